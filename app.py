@@ -1,0 +1,114 @@
+"""The application factory: configuration, extensions, then shop, pixelplus and sandbox."""
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+
+from core.apierrors import error_response
+from extensions import bootstrap, csrf, db, login_manager
+
+# The demo pixel the embedded sandbox accepts and `shop init-demo` puts into the module's settings.
+DEMO_PIXEL_ID = "1234567890123456"
+DEMO_ACCESS_TOKEN = "EAABsandboxDemoToken0000000000000000000000000000000000Demo9x2Q"  # noqa: S105  (the sandbox's demo token, not a secret)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the shop."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "shop.sqlite"),
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        PIXELPLUS_DISPATCH="thread",
+        PIXELPLUS_DEMO_GRAPH_URL="http://127.0.0.1:5000/sandbox/graph",
+        SANDBOX_ENABLED=True,
+        SANDBOX_PIXELS={DEMO_PIXEL_ID: DEMO_ACCESS_TOKEN},
+        DEMO_PIXEL_ID=DEMO_PIXEL_ID,
+        DEMO_ACCESS_TOKEN=DEMO_ACCESS_TOKEN,
+        BOOTSTRAP_SERVE_LOCAL=True,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+    )
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    _normalise_config(app)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    bootstrap.init_app(app)
+    _sqlite_pragmas(app)
+
+    import pixelplus
+    import shop
+
+    shop.init_app(app)
+    pixelplus.init_app(app)
+    if app.config["SANDBOX_ENABLED"]:
+        import sandbox
+
+        sandbox.init_app(app)
+
+    _json_errors_under_api(app)
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def _normalise_config(app: Flask) -> None:
+    """Turn environment strings into the types the code expects."""
+    enabled = app.config["SANDBOX_ENABLED"]
+    if isinstance(enabled, str):
+        app.config["SANDBOX_ENABLED"] = enabled.strip().lower() not in {"0", "false", "no", "off", ""}
+    pixels = app.config["SANDBOX_PIXELS"]
+    if isinstance(pixels, str):
+        app.config["SANDBOX_PIXELS"] = json.loads(pixels)
+
+
+def _instance_secret(app: Flask) -> str:
+    """Read the session-signing key from the instance folder, creating it on first start."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _sqlite_pragmas(app: Flask) -> None:
+    """Let SQLite wait for a lock and run readers beside the writer (web, thread and worker share it)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+
+def _json_errors_under_api(app: Flask) -> None:
+    """Answer unknown URLs and wrong methods under /api in the JSON error shape, not HTML."""
+
+    def handler(error):
+        if request.path.startswith(("/api/", "/sandbox/api/")):
+            return error_response(error.code, error.name.lower().replace(" ", "_"), error.description)
+        return error
+
+    app.register_error_handler(404, handler)
+    app.register_error_handler(405, handler)

@@ -1,0 +1,35 @@
+"""The host shop: catalog, customers, orders and their states, back office, storefront, JSON API."""
+
+from flask import Flask
+
+from core.access import set_api_key_loader
+
+
+def init_app(app: Flask) -> None:
+    """Register the shop's blueprints, loaders, template helpers and commands."""
+    from extensions import login_manager
+    from shop import api, auth, backoffice, cli, storefront
+    from shop.modules import MenuEntry, installed_modules
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to reach the back office."
+    login_manager.login_message_category = "warning"
+    set_api_key_loader(app, auth.employee_for_api_key)
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(backoffice.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(storefront.bp)
+    cli.init_app(app)
+
+    shop_menu = (
+        MenuEntry("Order states", "backoffice.order_states"),
+        MenuEntry("Employees", "backoffice.employees", "staff"),
+        MenuEntry("Modules", "backoffice.modules"),
+    )
+
+    @app.context_processor
+    def _backoffice_menu():
+        modules = installed_modules(app)
+        menu = list(shop_menu) + [entry for module in modules for entry in module.menu]
+        return {"installed_modules": modules, "backoffice_menu": menu}

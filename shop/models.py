@@ -1,0 +1,327 @@
+"""The shop's tables: catalog, customers, orders and their lines, payments, history, credit slips, staff."""
+
+import hashlib
+import secrets
+from datetime import datetime
+from decimal import Decimal
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.dbtypes import Money, UTCDateTime, money, utcnow
+from extensions import db
+
+ROLES = ("superadmin", "admin", "merchant", "tester")
+
+# What each role may do. "read" is every back-office page that only shows something.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "superadmin": frozenset(
+        {"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff"}
+    ),
+    "admin": frozenset({"read", "orders"}),
+    "merchant": frozenset({"read", "settings", "settings.view", "events.resend", "sandbox"}),
+    "tester": frozenset({"read", "settings.view", "sandbox"}),
+}
+
+
+class OrderState(db.Model):
+    """An order state with PrestaShop's flags; default states carry their PS_OS_* key."""
+
+    __tablename__ = "order_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    color: Mapped[str] = mapped_column(String(7), default="#34209E")
+    logable: Mapped[bool] = mapped_column(default=False)
+    invoice: Mapped[bool] = mapped_column(default=False)
+    paid: Mapped[bool] = mapped_column(default=False)
+    shipped: Mapped[bool] = mapped_column(default=False)
+    delivery: Mapped[bool] = mapped_column(default=False)
+    send_email: Mapped[bool] = mapped_column(default=False)
+
+    @property
+    def is_custom(self) -> bool:
+        """Whether a merchant created this state (default states have a key)."""
+        return self.key is None
+
+    @classmethod
+    def by_key(cls, key: str) -> "OrderState":
+        """Return the default state with this PS_OS_* key."""
+        state = db.session.scalar(select(cls).filter_by(key=key))
+        if state is None:
+            raise LookupError(f"order state {key} is not installed")
+        return state
+
+    def __repr__(self) -> str:
+        return f"<OrderState {self.id} {self.name}>"
+
+
+class Product(db.Model):
+    """A product in the catalog."""
+
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    price_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("20.00"))
+    active: Mapped[bool] = mapped_column(default=True)
+
+    @property
+    def price_tax_incl(self) -> Decimal:
+        """The price with tax, rounded to the cent."""
+        return money(self.price_tax_excl * (1 + Decimal(self.tax_rate) / 100))
+
+
+class Customer(db.Model):
+    """A customer and the address their order is delivered to."""
+
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), index=True)
+    firstname: Mapped[str] = mapped_column(String(64))
+    lastname: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str | None] = mapped_column(String(64))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def name(self) -> str:
+        """First and last name."""
+        return f"{self.firstname} {self.lastname}"
+
+
+class Order(db.Model):
+    """An order: totals, current state, and the browser data captured at checkout."""
+
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(9), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method: Mapped[str] = mapped_column(String(64), default="Bank wire")
+    total_products_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    total_products_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    total_shipping_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    total_shipping_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    total_discounts_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total_discounts_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    valid: Mapped[bool] = mapped_column(default=False)
+    current_state_id: Mapped[int | None] = mapped_column(ForeignKey("order_state.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Browser data captured at checkout; empty for orders created without a browser.
+    client_ip_address: Mapped[str | None] = mapped_column(String(45))
+    client_user_agent: Mapped[str | None] = mapped_column(Text)
+    fbp: Mapped[str | None] = mapped_column(String(255))
+    fbc: Mapped[str | None] = mapped_column(String(255))
+    event_source_url: Mapped[str | None] = mapped_column(Text)
+    utm_source: Mapped[str | None] = mapped_column(String(255))
+    utm_medium: Mapped[str | None] = mapped_column(String(255))
+    utm_campaign: Mapped[str | None] = mapped_column(String(255))
+
+    customer: Mapped[Customer] = relationship()
+    current_state: Mapped[OrderState | None] = relationship()
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list["Payment"]] = relationship(order_by="Payment.id", cascade="all, delete-orphan")
+    history: Mapped[list["OrderHistory"]] = relationship(
+        order_by="OrderHistory.id", cascade="all, delete-orphan"
+    )
+    credit_slips: Mapped[list["CreditSlip"]] = relationship(
+        back_populates="order", order_by="CreditSlip.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def total_paid_tax_incl(self) -> Decimal:
+        """What the customer pays: products and shipping with tax, less discounts."""
+        return self.total_products_tax_incl + self.total_shipping_tax_incl - self.total_discounts_tax_incl
+
+    @property
+    def total_paid_tax_excl(self) -> Decimal:
+        """The same total without tax."""
+        return self.total_products_tax_excl + self.total_shipping_tax_excl - self.total_discounts_tax_excl
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """The sum of recorded payments."""
+        return sum((p.amount for p in self.payments), Decimal("0.00"))
+
+    @property
+    def refunded_total(self) -> Decimal:
+        """The sum of the credit slips, tax included (products and shipping)."""
+        return sum((s.amount_tax_incl for s in self.credit_slips), Decimal("0.00"))
+
+    @property
+    def has_browser_data(self) -> bool:
+        """Whether checkout captured a browser (user agent and page URL)."""
+        return bool(self.client_user_agent and self.event_source_url)
+
+    @staticmethod
+    def new_reference() -> str:
+        """Return an unused 9-letter uppercase reference, as PrestaShop makes them."""
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        while True:
+            reference = "".join(secrets.choice(alphabet) for _ in range(9))
+            if not db.session.scalar(select(func.count()).where(Order.reference == reference)):
+                return reference
+
+
+class OrderLine(db.Model):
+    """A product line of an order (PrestaShop's order_detail)."""
+
+    __tablename__ = "order_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"))
+    product_reference: Mapped[str] = mapped_column(String(64))
+    product_name: Mapped[str] = mapped_column(String(128))
+    quantity: Mapped[int]
+    unit_price_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    unit_price_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    refunded_quantity: Mapped[int] = mapped_column(default=0)
+    returned_quantity: Mapped[int] = mapped_column(default=0)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def refundable_quantity(self) -> int:
+        """How many units may still be refunded."""
+        return self.quantity - self.refunded_quantity
+
+
+class Payment(db.Model):
+    """A payment recorded on an order (PrestaShop's order_payment)."""
+
+    __tablename__ = "payment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderHistory(db.Model):
+    """One state an order entered: which, when, and who set it."""
+
+    __tablename__ = "order_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    state_id: Mapped[int] = mapped_column(ForeignKey("order_state.id"))
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    state: Mapped[OrderState] = relationship()
+    employee: Mapped["Employee | None"] = relationship()
+
+
+class CreditSlip(db.Model):
+    """A credit slip (PrestaShop's order_slip): the money given back for some lines and shipping."""
+
+    __tablename__ = "credit_slip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    total_products_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    total_products_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    total_shipping_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    total_shipping_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+    order: Mapped[Order] = relationship(back_populates="credit_slips")
+    employee: Mapped["Employee | None"] = relationship()
+    lines: Mapped[list["CreditSlipLine"]] = relationship(
+        back_populates="credit_slip", order_by="CreditSlipLine.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def amount_tax_incl(self) -> Decimal:
+        """Products and shipping refunded, tax included."""
+        return self.total_products_tax_incl + self.total_shipping_tax_incl
+
+    @property
+    def amount_tax_excl(self) -> Decimal:
+        """Products and shipping refunded, tax excluded."""
+        return self.total_products_tax_excl + self.total_shipping_tax_excl
+
+
+class CreditSlipLine(db.Model):
+    """How many units of one order line a credit slip refunds, and for how much."""
+
+    __tablename__ = "credit_slip_line"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_slip_id: Mapped[int] = mapped_column(ForeignKey("credit_slip.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_line.id"))
+    quantity: Mapped[int]
+    amount_tax_excl: Mapped[Decimal] = mapped_column(Money)
+    amount_tax_incl: Mapped[Decimal] = mapped_column(Money)
+
+    credit_slip: Mapped[CreditSlip] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+
+
+class Employee(UserMixin, db.Model):
+    """A back-office user with a role, a hashed password and a hashed API key."""
+
+    __tablename__ = "employee"
+    __table_args__ = (UniqueConstraint("email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    firstname: Mapped[str] = mapped_column(String(64), default="")
+    lastname: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    api_key_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    api_key_hint: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def is_active(self) -> bool:  # flask-login refuses inactive employees
+        return self.active
+
+    @property
+    def name(self) -> str:
+        """Full name, or the e-mail when no name was given."""
+        return f"{self.firstname} {self.lastname}".strip() or self.email
+
+    def can(self, permission: str) -> bool:
+        """Whether this employee's role grants permission."""
+        return self.active and permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """Whether password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def new_api_key(self) -> str:
+        """Give this employee a fresh API key and return it; only its hash is kept."""
+        key = "ppk_" + secrets.token_urlsafe(30)
+        self.api_key_hash = hash_api_key(key)
+        self.api_key_hint = key[-4:]
+        return key
+
+
+def hash_api_key(key: str) -> str:
+    """Return the stored form of an API key (keys are random, so a plain SHA-256 is enough)."""
+    return hashlib.sha256(key.encode()).hexdigest()

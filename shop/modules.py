@@ -1,0 +1,38 @@
+"""The registry of installed modules, so the back office lists them without importing them."""
+
+from dataclasses import dataclass, field
+
+from flask import Flask
+
+EXTENSION_KEY = "shop.modules"
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """A back-office menu link a module adds: label, endpoint, and the permission it needs."""
+
+    label: str
+    endpoint: str
+    permission: str = "read"
+
+
+@dataclass(frozen=True)
+class InstalledModule:
+    """A module as the Modules page shows it."""
+
+    name: str
+    display_name: str
+    version: str
+    description: str
+    configure_endpoint: str | None = None
+    menu: tuple[MenuEntry, ...] = field(default_factory=tuple)
+
+
+def register_module(app: Flask, module: InstalledModule) -> None:
+    """Install a module in the shop's registry."""
+    app.extensions.setdefault(EXTENSION_KEY, []).append(module)
+
+
+def installed_modules(app: Flask) -> list[InstalledModule]:
+    """Return the installed modules in installation order."""
+    return list(app.extensions.get(EXTENSION_KEY, []))

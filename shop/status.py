@@ -1,0 +1,117 @@
+"""The one service that changes an order's state, in PrestaShop's order of effects."""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from core.dbtypes import utcnow
+from extensions import db
+from shop.models import Employee, Order, OrderHistory, OrderState, Payment
+from shop.signals import order_status_changed, order_status_update
+
+log = logging.getLogger(__name__)
+
+
+class StateAlreadyAssigned(Exception):
+    """The order already has the state asked for."""
+
+    def __init__(self, order: Order, state: OrderState):
+        super().__init__(f"order {order.reference} is already in state {state.name}")
+        self.order = order
+        self.state = state
+
+
+def change_state(
+    order: Order, new_state: OrderState, employee: Employee | None = None, at: datetime | None = None
+) -> OrderHistory:
+    """Move order to new_state; the caller commits, so receivers' rows share the transaction.
+
+    Effects, in order: refuse an unchanged state; ``order-status-update`` (old state still set);
+    state, ``valid`` and the payment of what is unpaid; ``order-status-changed``; the history row;
+    the status e-mail.
+    """
+    old_state = order.current_state
+    if old_state is not None and old_state.id == new_state.id:
+        raise StateAlreadyAssigned(order, new_state)
+    at = at or utcnow()
+    order_status_update.send(order, new_state=new_state, employee=employee, at=at)
+
+    order.current_state = new_state
+    order.valid = new_state.logable
+    if new_state.paid:
+        _record_payment_of_unpaid(order, at)
+    db.session.flush()
+
+    order_status_changed.send(order, old_state=old_state, new_state=new_state, employee=employee, at=at)
+
+    history = OrderHistory(order_id=order.id, state=new_state, employee=employee, at=at)
+    order.history.append(history)
+    db.session.flush()
+    if new_state.send_email:
+        # The shop sends no real mail; the log line stands for PrestaShop's order_conf/refund e-mails.
+        log.info("status e-mail '%s' for order %s", new_state.name, order.reference)
+    return history
+
+
+def was_paid_before(order: Order, at: datetime | None = None) -> bool:
+    """Whether the order had been paid before the change now under way.
+
+    Judged on history, never on ``valid``: by the time ``order-status-changed`` fires, ``valid``
+    follows the new state (0 for Refunded), and "On backorder (paid)" is paid though not logable.
+    The change's own history row is added after the signal, so every row seen here is earlier.
+    """
+    if any(entry.state.paid for entry in order.history):
+        return True
+    return any(payment.at < at for payment in order.payments) if at else bool(order.payments)
+
+
+def _record_payment_of_unpaid(order: Order, at: datetime) -> None:
+    unpaid = order.total_paid_tax_incl - order.amount_paid
+    if unpaid > 0:
+        order.payments.append(
+            Payment(amount=unpaid, currency=order.currency, method=order.payment_method, at=at)
+        )
+
+
+@dataclass
+class BulkResult:
+    """What a bulk status change did: the orders changed and those skipped, with why."""
+
+    changed: list[int] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+
+def change_states(
+    order_ids: list[int], new_state: OrderState, employee: Employee | None = None
+) -> BulkResult:
+    """Change each order in list order, as PrestaShop's bulk action does; skip and report the rest.
+
+    Each order changes inside a savepoint, so one failing order leaves the others' changes intact.
+    The caller commits.
+    """
+    result = BulkResult()
+    orders = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(set(order_ids))))}
+    seen: set[int] = set()
+    for order_id in order_ids:
+        order = orders.get(order_id)
+        if order_id in seen:
+            result.skipped.append({"id": order_id, "reason": "listed twice"})
+            continue
+        seen.add(order_id)
+        if order is None:
+            result.skipped.append({"id": order_id, "reason": "no such order"})
+            continue
+        if order.current_state_id == new_state.id:
+            result.skipped.append({"id": order_id, "reason": f"already in state {new_state.name}"})
+            continue
+        try:
+            with db.session.begin_nested():
+                change_state(order, new_state, employee)
+        except Exception as error:  # one broken order must not stop the batch
+            log.exception("bulk status change failed for order %s", order_id)
+            result.skipped.append({"id": order_id, "reason": f"error: {error.__class__.__name__}"})
+            continue
+        result.changed.append(order_id)
+    return result

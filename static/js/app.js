@@ -1,0 +1,1 @@
+/* Page behaviour: confirmations on bulk actions, select-all checkboxes. */
