@@ -17,9 +17,7 @@ ROLES = ("superadmin", "admin", "merchant", "tester")
 
 # What each role may do. "read" is every back-office page that only shows something.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "superadmin": frozenset(
-        {"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff"}
-    ),
+    "superadmin": frozenset({"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff"}),
     "admin": frozenset({"read", "orders"}),
     "merchant": frozenset({"read", "settings", "settings.view", "events.resend", "sandbox"}),
     "tester": frozenset({"read", "settings.view", "sandbox"}),
@@ -135,9 +133,7 @@ class Order(db.Model):
         back_populates="order", order_by="OrderLine.id", cascade="all, delete-orphan"
     )
     payments: Mapped[list["Payment"]] = relationship(order_by="Payment.id", cascade="all, delete-orphan")
-    history: Mapped[list["OrderHistory"]] = relationship(
-        order_by="OrderHistory.id", cascade="all, delete-orphan"
-    )
+    history: Mapped[list["OrderHistory"]] = relationship(order_by="OrderHistory.id", cascade="all, delete-orphan")
     credit_slips: Mapped[list["CreditSlip"]] = relationship(
         back_populates="order", order_by="CreditSlip.id", cascade="all, delete-orphan"
     )

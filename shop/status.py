@@ -70,9 +70,7 @@ def was_paid_before(order: Order, at: datetime | None = None) -> bool:
 def _record_payment_of_unpaid(order: Order, at: datetime) -> None:
     unpaid = order.total_paid_tax_incl - order.amount_paid
     if unpaid > 0:
-        order.payments.append(
-            Payment(amount=unpaid, currency=order.currency, method=order.payment_method, at=at)
-        )
+        order.payments.append(Payment(amount=unpaid, currency=order.currency, method=order.payment_method, at=at))
 
 
 @dataclass
@@ -83,9 +81,7 @@ class BulkResult:
     skipped: list[dict] = field(default_factory=list)
 
 
-def change_states(
-    order_ids: list[int], new_state: OrderState, employee: Employee | None = None
-) -> BulkResult:
+def change_states(order_ids: list[int], new_state: OrderState, employee: Employee | None = None) -> BulkResult:
     """Change each order in list order, as PrestaShop's bulk action does; skip and report the rest.
 
     Each order changes inside a savepoint, so one failing order leaves the others' changes intact.

@@ -110,9 +110,7 @@ class AuthActions:
         self._staff = staff
 
     def login(self, role: str = "superadmin"):
-        return self._client.post(
-            "/admin/login", data={"email": self._staff.email(role), "password": PASSWORD}
-        )
+        return self._client.post("/admin/login", data={"email": self._staff.email(role), "password": PASSWORD})
 
     def logout(self):
         return self._client.post("/admin/logout")
@@ -160,10 +158,26 @@ def shop_data(app):
             Product(reference="POSTER-01", name="Poster", price_tax_excl=Decimal("12.00"), tax_rate=Decimal("5.5")),
         ]
         customers = [
-            Customer(email="Jeanne.Martin@Example.fr", firstname="Jeanne", lastname="Martin",
-                     phone="06 12 34 56 78", city="Saint-Étienne", state="", postcode="42000", country="FR"),
-            Customer(email="John_Smith@gmail.com", firstname="John", lastname="Smith",
-                     phone="(650) 555-1212", city="Menlo Park", state="CA", postcode="94025-1234", country="US"),
+            Customer(
+                email="Jeanne.Martin@Example.fr",
+                firstname="Jeanne",
+                lastname="Martin",
+                phone="06 12 34 56 78",
+                city="Saint-Étienne",
+                state="",
+                postcode="42000",
+                country="FR",
+            ),
+            Customer(
+                email="John_Smith@gmail.com",
+                firstname="John",
+                lastname="Smith",
+                phone="(650) 555-1212",
+                city="Menlo Park",
+                state="CA",
+                postcode="94025-1234",
+                country="US",
+            ),
         ]
         db.session.add_all(products + customers)
         db.session.commit()
@@ -174,19 +188,28 @@ def shop_data(app):
 def make_order(app, shop_data) -> Callable:
     """Place an order: ``make_order(state_key="PS_OS_PAYMENT", quantities=(2, 1, 0), browser=True)`` → id."""
 
-    def make(state_key: str = "PS_OS_PAYMENT", quantities=(2, 1, 0), customer_index: int = 0,
-             browser: bool = True, currency: str = "EUR") -> int:
+    def make(
+        state_key: str = "PS_OS_PAYMENT",
+        quantities=(2, 1, 0),
+        customer_index: int = 0,
+        browser: bool = True,
+        currency: str = "EUR",
+    ) -> int:
         with app.app_context():
             products = [db.session.get(Product, pid) for pid in shop_data["product_ids"]]
             customer = db.session.get(Customer, shop_data["customer_ids"][customer_index])
             lines = [CartLine(p, q) for p, q in zip(products, quantities, strict=False) if q]
-            data = {
-                "client_ip_address": "203.0.113.7",
-                "client_user_agent": "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0",
-                "fbp": "fb.1.1700000000000.1234567890",
-                "fbc": "fb.1.1700000000000.IwAR-test",
-                "event_source_url": "https://shop.test/checkout",
-            } if browser else None
+            data = (
+                {
+                    "client_ip_address": "203.0.113.7",
+                    "client_user_agent": "Mozilla/5.0 (X11; Linux x86_64) TestBrowser/1.0",
+                    "fbp": "fb.1.1700000000000.1234567890",
+                    "fbc": "fb.1.1700000000000.IwAR-test",
+                    "event_source_url": "https://shop.test/checkout",
+                }
+                if browser
+                else None
+            )
             state = db.session.scalar(select(OrderState).filter_by(key=state_key))
             order = place_order(customer, lines, state, currency=currency, browser=data)
             db.session.commit()
