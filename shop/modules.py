@@ -1,5 +1,6 @@
 """The registry of installed modules, so the back office lists them without importing them."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask
@@ -26,6 +27,8 @@ class InstalledModule:
     description: str
     configure_endpoint: str | None = None
     menu: tuple[MenuEntry, ...] = field(default_factory=tuple)
+    # PrestaShop's displayAdminOrder hook: given the Order, return HTML (Markup) for a panel on its page.
+    admin_order_panel: Callable[[object], str] | None = None
 
 
 def register_module(app: Flask, module: InstalledModule) -> None:
