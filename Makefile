@@ -1,0 +1,45 @@
+# The two Quickstart commands: `make demo` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: demo test install install-test system-packages lint bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+## Install, create the demo shop (idempotent), print the demo logins, and serve it on http://$(HOST):$(PORT)
+demo: install
+	$(FLASK) shop init-demo
+	@echo "Back office: http://$(HOST):$(PORT)/admin   Storefront: http://$(HOST):$(PORT)/   Meta sandbox: http://$(HOST):$(PORT)/sandbox/"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## Chromium for the browser tests and PostgreSQL for the second delivery pass (needs root and apt-get)
+system-packages:
+	@bash scripts/system-packages.sh
+
+## Install everything and run the whole suite (lint first)
+test: install-test system-packages
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install-test
+	$(BIN)/python -m tests.bench
