@@ -1,0 +1,12 @@
+"""Pixel Plus's own signals, for the parts of the module that react to each other."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+outbox_event_recorded = _signals.signal("outbox-event-recorded")
+outbox_event_recorded.__doc__ = """Sent when an outbox row was added to the session (not yet committed).
+
+Sender: the OutboxEvent. Keyword arguments: none yet; receivers take ``**extra``. The dispatch wiring
+listens to it to wake the dispatcher once the transaction that holds the row has committed.
+"""
