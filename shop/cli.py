@@ -3,7 +3,7 @@
 import secrets
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -44,3 +44,24 @@ def create_employee_command(email: str, role: str, password: str | None) -> None
     if shown:
         click.echo(f"password: {password}")
     click.echo(key)
+
+
+@shop_cli.command("init-demo")
+def init_demo_command() -> None:
+    """Create the demo shop (safe to run twice) and print the demo logins."""
+    from shop.demo import init_demo
+
+    report = init_demo(current_app._get_current_object())
+    if report.created:
+        click.echo(
+            f"Demo shop created: {report.products} products, {report.customers} customers, "
+            f"{report.orders} orders, {report.credit_slips} credit slips."
+        )
+    else:
+        click.echo("Demo shop already present: no data added; demo logins reset.")
+    click.echo("")
+    click.echo("Demo logins (back office: /admin/login; API: Authorization: Bearer <API key>)")
+    width = max(len(login.email) for login in report.logins)
+    click.echo(f"  {'e-mail':<{width}}  {'password':<16}  {'role':<10}  API key")
+    for login in report.logins:
+        click.echo(f"  {login.email:<{width}}  {login.password:<16}  {login.role:<10}  {login.api_key}")
