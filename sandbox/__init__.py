@@ -1,7 +1,53 @@
-"""An embedded emulation of Meta's Graph API Conversions endpoint, for offline use and tests."""
+"""An embedded emulation of Meta's Graph API Conversions endpoint, for offline use and tests.
+
+The sandbox imports nothing from `shop` or `pixelplus`: only `core`, `extensions`, Flask and SQLAlchemy.
+Settings (all optional, read from the environment as FLASK_<KEY>):
+- SANDBOX_PIXELS: {pixel_id: access_token} the sandbox accepts (set by app.py).
+- SANDBOX_VERSIONS: the Graph versions served, v21.0 … v26.0 by default.
+- SANDBOX_REJECT_NEGATIVE_VALUE: refuse a negative custom_data.value (default true).
+- SANDBOX_FUTURE_SKEW_SECONDS: how far ahead event_time may be (default 60).
+- SANDBOX_HANG_MS: how long a `timeout` fault holds a request (default 3000).
+"""
+
+import json
 
 from flask import Flask
+
+DEFAULT_VERSIONS = tuple(f"v{major}.0" for major in range(21, 27))
+_FALSE = {"0", "false", "no", "off", ""}
 
 
 def init_app(app: Flask) -> None:
     """Mount the sandbox under /sandbox."""
+    from extensions import csrf
+    from sandbox import api, graph, models, pages  # noqa: F401  (models: tables for create_all)
+
+    _configure(app)
+    app.register_blueprint(graph.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    # The Graph endpoint is called by servers, the API by key only (never a session cookie).
+    csrf.exempt(graph.bp)
+    csrf.exempt(api.bp)
+
+
+def _configure(app: Flask) -> None:
+    """Fill in defaults and turn environment strings into the types the sandbox uses."""
+    config = app.config
+    config.setdefault("SANDBOX_VERSIONS", DEFAULT_VERSIONS)
+    config.setdefault("SANDBOX_REJECT_NEGATIVE_VALUE", True)
+    config.setdefault("SANDBOX_FUTURE_SKEW_SECONDS", 60)
+    config.setdefault("SANDBOX_HANG_MS", 3000)
+    versions = config["SANDBOX_VERSIONS"]
+    if isinstance(versions, str):
+        versions = json.loads(versions) if versions.strip().startswith("[") else versions.split(",")
+    config["SANDBOX_VERSIONS"] = tuple(v.strip() for v in versions if v.strip())
+    negative = config["SANDBOX_REJECT_NEGATIVE_VALUE"]
+    if isinstance(negative, str):
+        config["SANDBOX_REJECT_NEGATIVE_VALUE"] = negative.strip().lower() not in _FALSE
+    config["SANDBOX_FUTURE_SKEW_SECONDS"] = int(config["SANDBOX_FUTURE_SKEW_SECONDS"])
+    config["SANDBOX_HANG_MS"] = int(config["SANDBOX_HANG_MS"])
+    pixels = config.get("SANDBOX_PIXELS") or {}
+    if isinstance(pixels, str):
+        pixels = json.loads(pixels)
+    config["SANDBOX_PIXELS"] = {str(pixel): str(token) for pixel, token in pixels.items()}

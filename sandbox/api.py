@@ -1,0 +1,99 @@
+"""The sandbox's JSON API for testers' scripts: received events, recent errors, fault injection."""
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from core.access import protect_api_blueprint, requires
+from core.apierrors import ApiError, json_body, register_json_errors
+from extensions import db
+from sandbox.faults import clean_faults, current_faults, set_faults
+from sandbox.models import ErrorAnswer, ReceivedEvent
+from sandbox.receiver import forget_everything
+
+bp = Blueprint("sandbox_api", __name__, url_prefix="/sandbox/api")
+protect_api_blueprint(bp)
+register_json_errors(bp)
+
+
+def _whole_arg(name: str) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit():
+        raise ApiError(422, "invalid", f"{name} must be a whole number", {name: "must be a whole number"})
+    return int(raw)
+
+
+def received_query(pixel_id: str | None, test_event_code: str | None):
+    """Return the select of received events matching the filters (empty filters match everything)."""
+    query = select(ReceivedEvent)
+    if pixel_id:
+        query = query.where(ReceivedEvent.pixel_id == pixel_id)
+    if test_event_code:
+        query = query.where(ReceivedEvent.test_event_code == test_event_code)
+    return query
+
+
+@bp.get("/received")
+@requires("sandbox")
+def received():
+    """List the received events matching pixel_id and test_event_code, oldest first (all unless limit)."""
+    query = received_query(request.args.get("pixel_id"), request.args.get("test_event_code"))
+    after, limit = _whole_arg("after"), _whole_arg("limit")
+    if after is not None:
+        query = query.where(ReceivedEvent.id > after)
+    query = query.order_by(ReceivedEvent.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return jsonify([row.to_json() for row in db.session.scalars(query)])
+
+
+@bp.delete("/received")
+@requires("sandbox")
+def forget_received():
+    """Forget every received event and error answer."""
+    events, errors = forget_everything()
+    db.session.commit()
+    return jsonify({"deleted_events": events, "deleted_errors": errors})
+
+
+@bp.get("/errors")
+@requires("sandbox")
+def errors():
+    """List the recent error answers, newest first, with their reason."""
+    query = select(ErrorAnswer).order_by(ErrorAnswer.id.desc())
+    if request.args.get("pixel_id"):
+        query = query.where(ErrorAnswer.pixel_id == request.args["pixel_id"])
+    limit = _whole_arg("limit")
+    if limit is not None:
+        query = query.limit(limit)
+    return jsonify([row.to_json() for row in db.session.scalars(query)])
+
+
+@bp.get("/faults")
+@requires("sandbox")
+def faults():
+    """Show the faults injected into the next Graph requests ({} when none)."""
+    current = current_faults()
+    return jsonify(current.to_json() if current is not None else {})
+
+
+@bp.put("/faults")
+@requires("sandbox")
+def put_faults():
+    """Set the faults for the next Graph requests; {} clears them."""
+    clean, problems = clean_faults(json_body())
+    if problems:
+        raise ApiError(422, "invalid", "the faults are not valid", problems)
+    current = set_faults(clean)
+    db.session.commit()
+    return jsonify(current.to_json())
+
+
+@bp.delete("/faults")
+@requires("sandbox")
+def clear_faults():
+    """Clear the faults."""
+    current = set_faults({})
+    db.session.commit()
+    return jsonify(current.to_json())
