@@ -92,7 +92,7 @@ class CheckoutForm(FlaskForm):
     postcode = StringField("Postcode", validators=[DataRequired("Please enter your postcode."), Length(max=16)])
     country = SelectField("Country", default="FR", validators=[DataRequired("Please choose your country.")])
     payment = RadioField(
-        "Payment",
+        "How would you like to pay?",
         choices=[_choice(BANK_WIRE, "Bank wire"), _choice(CARD, "Card")],
         default=BANK_WIRE,
         validators=[DataRequired("Please choose how to pay.")],
