@@ -1,0 +1,91 @@
+"""The settings form and the "Send test event" form of the Pixel Plus settings page.
+
+The form collects typed values; ``pixelplus.settings.save_settings`` holds the rules, so the page and
+the JSON API refuse exactly the same input, and its per-field messages land on the form's fields.
+"""
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, RadioField, SelectMultipleField, StringField, SubmitField, widgets
+from wtforms.validators import Length
+
+from pixelplus.settings import CONTENT_ID_SOURCES, LATEST_API_VERSION, META_GRAPH_URL, RefundSettings
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class RefundSettingsForm(FlaskForm):
+    """Pixel Plus → Refund event settings."""
+
+    enabled = BooleanField("Enable Refund event (FCTP_REFUND_ENABLED)")
+    paid_only = BooleanField("Only for paid orders (FCTP_REFUND_PAID_ONLY)")
+    # save_settings refuses unknown state ids with a message naming them.
+    trigger_state_ids = MultiCheckboxField(
+        "Order states that trigger the Refund event (FCTP_REFUND_STATUS)", coerce=int, validate_choice=False
+    )
+    refund_on_credit_slip = BooleanField(
+        "Also send a Refund when a credit slip is issued without a status change (FCTP_REFUND_ON_CREDIT_SLIP)"
+    )
+    pixel_id = StringField("Pixel ID", validators=[Length(max=32, message="At most 32 digits.")])
+    access_token = PasswordField(
+        "Conversions API access token", validators=[Length(max=1024, message="At most 1,024 characters.")]
+    )
+    api_version = StringField("Graph API version", validators=[Length(max=8)])
+    graph_url = StringField("Graph API base URL", validators=[Length(max=255)])
+    test_event_code = StringField("Test event code", validators=[Length(max=64, message="At most 64 characters.")])
+    value_tax_incl = RadioField("Value", choices=[("1", "Tax included"), ("0", "Tax excluded")])
+    value_shipping_incl = RadioField("Shipping", choices=[("1", "Shipping included"), ("0", "Shipping excluded")])
+    content_id_source = RadioField("Content ids", choices=list(CONTENT_ID_SOURCES.items()))
+    submit = SubmitField("Save")
+
+    def fill(self, settings: RefundSettings) -> None:
+        """Show the stored settings (the token is never put into the page)."""
+        self.enabled.data = settings.enabled
+        self.paid_only.data = settings.paid_only
+        self.trigger_state_ids.data = list(settings.trigger_state_ids)
+        self.refund_on_credit_slip.data = settings.refund_on_credit_slip
+        self.pixel_id.data = settings.pixel_id
+        self.api_version.data = settings.api_version or LATEST_API_VERSION
+        self.graph_url.data = settings.graph_url or META_GRAPH_URL
+        self.test_event_code.data = settings.test_event_code
+        self.value_tax_incl.data = "1" if settings.value_tax_incl else "0"
+        self.value_shipping_incl.data = "1" if settings.value_shipping_incl else "0"
+        self.content_id_source.data = settings.content_id_source
+
+    def changes(self) -> dict:
+        """Return the submitted values for ``save_settings``; an empty token field keeps the stored one."""
+        values = {
+            "enabled": self.enabled.data,
+            "paid_only": self.paid_only.data,
+            "trigger_state_ids": list(self.trigger_state_ids.data or []),
+            "refund_on_credit_slip": self.refund_on_credit_slip.data,
+            "pixel_id": self.pixel_id.data or "",
+            "api_version": self.api_version.data or "",
+            "graph_url": self.graph_url.data or "",
+            "test_event_code": self.test_event_code.data or "",
+            "value_tax_incl": self.value_tax_incl.data == "1",
+            "value_shipping_incl": self.value_shipping_incl.data == "1",
+            "content_id_source": self.content_id_source.data or "",
+        }
+        if self.access_token.data:
+            values["access_token"] = self.access_token.data
+        return values
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Put the messages of a refused save on their fields."""
+        for name, message in errors.items():
+            field = getattr(self, name, None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+            else:
+                self.form_errors.append(message)
+
+
+class SendTestEventForm(FlaskForm):
+    """The "Send test event" button."""
+
+    send_test = SubmitField("Send test event")

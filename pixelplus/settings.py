@@ -1,0 +1,236 @@
+"""Pixel Plus settings: read with defaults, validated on save, stored as ModuleSetting rows.
+
+Every caller (the settings page, the JSON API, the receivers, the sender) goes through
+``load_settings()`` and ``save_settings()``, so the rules live in one place. The access token is
+stored as is (the sender needs it) but never shown: use ``RefundSettings.masked_token``.
+"""
+
+import ipaddress
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass, fields
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from extensions import db
+from pixelplus.graph import mask_token
+from pixelplus.models import ModuleSetting
+from shop.models import OrderState
+
+log = logging.getLogger(__name__)
+
+LATEST_API_VERSION = "v26.0"
+META_GRAPH_URL = "https://graph.facebook.com"
+DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED")
+CONTENT_ID_SOURCES = {"id": "Product id", "reference": "Product reference"}
+
+# Field name → stored key. The first four are Pixel Plus's own configuration keys.
+STORED_KEYS = {
+    "enabled": "FCTP_REFUND_ENABLED",
+    "paid_only": "FCTP_REFUND_PAID_ONLY",
+    "trigger_state_ids": "FCTP_REFUND_STATUS",
+    "refund_on_credit_slip": "FCTP_REFUND_ON_CREDIT_SLIP",
+    "pixel_id": "FCTP_PIXEL_ID",
+    "access_token": "FCTP_CAPI_ACCESS_TOKEN",
+    "api_version": "FCTP_CAPI_API_VERSION",
+    "graph_url": "FCTP_CAPI_GRAPH_URL",
+    "test_event_code": "FCTP_CAPI_TEST_EVENT_CODE",
+    "value_tax_incl": "FCTP_REFUND_VALUE_TAX_INCL",
+    "value_shipping_incl": "FCTP_REFUND_VALUE_SHIPPING_INCL",
+    "content_id_source": "FCTP_REFUND_CONTENT_ID_SOURCE",
+}
+BOOLEAN_FIELDS = ("enabled", "paid_only", "refund_on_credit_slip", "value_tax_incl", "value_shipping_incl")
+TEXT_FIELDS = ("pixel_id", "access_token", "api_version", "graph_url", "test_event_code", "content_id_source")
+
+_PIXEL_ID = re.compile(r"\d{1,32}")
+_API_VERSION = re.compile(r"v\d{1,2}\.\d")
+_TEST_EVENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_TOKEN = re.compile(r"[A-Za-z0-9_\-.|=+/]{1,1024}")
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+
+
+class SettingsInvalid(ValueError):
+    """Settings that may not be saved, with a message per field; nothing was stored."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__("invalid settings: " + ", ".join(sorted(fields)))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class RefundSettings:
+    """The module's settings as the receivers and the sender use them."""
+
+    enabled: bool = False
+    paid_only: bool = True
+    trigger_state_ids: tuple[int, ...] = ()
+    refund_on_credit_slip: bool = False
+    pixel_id: str = ""
+    access_token: str = ""
+    api_version: str = LATEST_API_VERSION
+    graph_url: str = META_GRAPH_URL
+    test_event_code: str = ""
+    value_tax_incl: bool = True
+    value_shipping_incl: bool = True
+    content_id_source: str = "id"
+
+    @property
+    def masked_token(self) -> str:
+        """The access token as it may be shown: ``EAAB…9x2Q``, or "" when none is set."""
+        return mask_token(self.access_token)
+
+    @property
+    def configured(self) -> bool:
+        """Whether a pixel id and an access token are set."""
+        return bool(self.pixel_id and self.access_token)
+
+    def describe_value(self) -> str:
+        """Say in words how the value is computed (for decisions and pages)."""
+        tax = "tax incl." if self.value_tax_incl else "tax excl."
+        shipping = "shipping incl." if self.value_shipping_incl else "shipping excl."
+        return f"{tax}, {shipping}"
+
+
+def default_trigger_state_ids() -> tuple[int, ...]:
+    """Return the ids of Refunded and Canceled, found by key (ids differ between shops)."""
+    ids = db.session.scalars(select(OrderState.id).where(OrderState.key.in_(DEFAULT_TRIGGER_KEYS)))
+    return tuple(sorted(ids))
+
+
+def load_settings() -> RefundSettings:
+    """Read the settings from the database, with defaults for what was never saved."""
+    stored = {row.name: row.value for row in db.session.scalars(select(ModuleSetting))}
+    values: dict = {}
+    for name, key in STORED_KEYS.items():
+        raw = stored.get(key)
+        if raw is None:
+            continue
+        if name in BOOLEAN_FIELDS:
+            values[name] = raw == "1"
+        elif name == "trigger_state_ids":
+            values[name] = tuple(int(i) for i in json.loads(raw))
+        else:
+            values[name] = raw
+    if "trigger_state_ids" not in values:
+        values["trigger_state_ids"] = default_trigger_state_ids()
+    return RefundSettings(**values)
+
+
+def save_settings(changes: dict) -> RefundSettings:
+    """Validate changes (field name → typed value) against the current settings and store them.
+
+    Raises SettingsInvalid, having stored nothing, when a value is refused. The caller commits.
+    """
+    current = load_settings()
+    errors: dict[str, str] = {}
+    cleaned: dict = {}
+    for name, value in changes.items():
+        if name not in STORED_KEYS:
+            errors[name] = "unknown setting"
+            continue
+        try:
+            cleaned[name] = _clean(name, value)
+        except ValueError as error:
+            errors[name] = str(error)
+    merged = {**asdict(current), **cleaned}
+    if merged["enabled"] and not errors:
+        if not merged["pixel_id"]:
+            errors["pixel_id"] = "Enter the pixel id: the Refund event cannot be enabled without it."
+        if not merged["access_token"]:
+            errors["access_token"] = "Enter the access token: the Refund event cannot be enabled without it."  # noqa: S105
+    if errors:
+        raise SettingsInvalid(errors)
+
+    rows = {row.name: row for row in db.session.scalars(select(ModuleSetting))}
+    for name, value in cleaned.items():
+        key = STORED_KEYS[name]
+        row = rows.get(key) or ModuleSetting(name=key)
+        row.value = _serialize(name, value)
+        db.session.add(row)
+    db.session.flush()
+    if cleaned:
+        log.info("Pixel Plus settings changed: %s", ", ".join(sorted(cleaned)))  # names only, never values
+    return RefundSettings(**merged)
+
+
+def _serialize(name: str, value) -> str:
+    if name in BOOLEAN_FIELDS:
+        return "1" if value else "0"
+    if name == "trigger_state_ids":
+        return json.dumps(list(value))
+    return value
+
+
+def _clean(name: str, value):
+    """Return the value to store for one field, or raise ValueError with the message to show."""
+    if name in BOOLEAN_FIELDS:
+        if not isinstance(value, bool):
+            raise ValueError("Must be true or false.")
+        return value
+    if name == "trigger_state_ids":
+        return _clean_state_ids(value)
+    if not isinstance(value, str):
+        raise ValueError("Must be text.")
+    value = value.strip()
+    if name == "pixel_id":
+        if value and not _PIXEL_ID.fullmatch(value):
+            raise ValueError("The pixel id is made of digits only (e.g. 1234567890123456).")
+    elif name == "access_token":
+        if value and not _TOKEN.fullmatch(value):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError("The access token has characters a Meta token never has (spaces, quotes…).")
+    elif name == "api_version":
+        if not _API_VERSION.fullmatch(value):
+            raise ValueError(f"Write the Graph API version as vNN.N, e.g. {LATEST_API_VERSION}.")
+    elif name == "graph_url":
+        value = _clean_graph_url(value)
+    elif name == "test_event_code":
+        if value and not _TEST_EVENT_CODE.fullmatch(value):
+            raise ValueError("A test event code is letters and digits, e.g. TEST12345 (Events Manager → Test events).")
+    elif name == "content_id_source" and value not in CONTENT_ID_SOURCES:
+        raise ValueError("Choose product id or product reference.")
+    return value
+
+
+def _clean_state_ids(value) -> tuple[int, ...]:
+    if not isinstance(value, list | tuple) or any(isinstance(i, bool) or not isinstance(i, int) for i in value):
+        raise ValueError("Give a list of order state ids.")
+    known = set(db.session.scalars(select(OrderState.id)))
+    unknown = [i for i in value if i not in known]
+    if unknown:
+        raise ValueError(f"Unknown order state id: {', '.join(str(i) for i in unknown)}.")
+    return tuple(sorted(set(value)))
+
+
+def _clean_graph_url(value: str) -> str:
+    """Allow https anywhere, plain http only to a loopback host (the embedded sandbox, a local proxy)."""
+    message = "Enter the Graph API base URL, e.g. https://graph.facebook.com (http only to a loopback host)."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as error:
+        raise ValueError(message) from error
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ValueError(message)
+    if parts.username or parts.password:
+        raise ValueError("The Graph API base URL must not hold a user name or password.")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ValueError("Plain http is allowed only to a loopback host (127.0.0.1, ::1, localhost); use https.")
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def field_names() -> tuple[str, ...]:
+    """Return the settings' field names in display order."""
+    return tuple(f.name for f in fields(RefundSettings))
