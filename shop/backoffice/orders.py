@@ -1,13 +1,276 @@
-"""Back-office orders: list with filters, order page, status changes, partial refunds."""
+"""Back-office orders: list with filters, order page, status changes (one and bulk), partial refunds."""
 
-from flask import render_template
+import logging
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from core.access import requires
+from extensions import db
 from shop.backoffice import bp
+from shop.backoffice.forms import (
+    BulkConfirmForm,
+    BulkStatusForm,
+    OrderFilterForm,
+    StatusForm,
+    refund_form_for,
+)
+from shop.backoffice.order_search import OrderFilters, count_matching, matching_order_ids, orders_page
+from shop.models import Order, OrderState
+from shop.modules import installed_modules
+from shop.refunds import RefundRefused, issue_credit_slip, shipping_refundable
+from shop.status import StateAlreadyAssigned, change_state, change_states
+
+log = logging.getLogger(__name__)
+
+# The most orders one bulk status change may touch (one request, one transaction).
+BULK_LIMIT = 10_000
+# The confirmation page lists this many orders and counts the rest.
+CONFIRM_LIST_LIMIT = 1_000
+FILTER_ARGS = ("state", "reference", "customer", "date_from", "date_to", "per_page")
+
+
+@bp.get("/")
+@requires("read")
+def index():
+    """Open the orders list."""
+    return redirect(url_for("backoffice.orders"))
 
 
 @bp.get("/orders")
 @requires("read")
 def orders():
-    """List orders."""
-    return render_template("backoffice/orders.html")
+    """List orders, newest first, filtered and paginated."""
+    form = OrderFilterForm(formdata=request.args)
+    filters = _filters_from(form)
+    page = max(request.args.get("page", 1, type=int), 1)
+    pagination = orders_page(filters, page, form.per_page.data or 50)
+    return render_template(
+        "backoffice/orders.html",
+        form=form,
+        filters=filters,
+        pagination=pagination,
+        filter_args=_filter_args(),
+        states=_all_states(),
+        bulk_form=BulkStatusForm(formdata=None),
+        bulk_limit=BULK_LIMIT,
+    )
+
+
+@bp.get("/orders/<int:order_id>")
+@requires("read")
+def order(order_id: int):
+    """Show an order: lines, totals, payments, history, credit slips, forms and module panels."""
+    return _render_order(_order_or_404(order_id))
+
+
+@bp.post("/orders/<int:order_id>/status")
+@requires("orders")
+def change_order_status(order_id: int):
+    """Change one order's status (from the order page or a row of the list)."""
+    order = _order_or_404(order_id)
+    form = StatusForm()
+    back = _safe_next(form.next.data) or url_for("backoffice.order", order_id=order.id)
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(back)
+    new_state = db.session.get(OrderState, form.state_id.data)
+    try:
+        change_state(order, new_state, current_user._get_current_object())
+    except StateAlreadyAssigned:
+        db.session.rollback()
+        flash(f"Order {order.reference} is already in state {new_state.name}: nothing changed.", "error")
+        return redirect(back)
+    db.session.commit()
+    flash(f"Order {order.reference}: status changed to {new_state.name}.", "success")
+    return redirect(back)
+
+
+@bp.post("/orders/<int:order_id>/credit-slips")
+@requires("orders")
+def refund_order(order_id: int):
+    """Issue a credit slip for some lines and maybe the shipping (a partial refund; no status change)."""
+    order = _order_or_404(order_id)
+    form = refund_form_for(order)
+    if form.validate():
+        try:
+            slip = issue_credit_slip(
+                order, form.quantities(order), bool(form.refund_shipping.data), current_user._get_current_object()
+            )
+        except RefundRefused as refusal:
+            db.session.rollback()
+            if refusal.field == "refund_shipping":
+                form.refund_shipping.errors.append(str(refusal))
+            else:
+                form.form_errors.append(str(refusal))
+        else:
+            db.session.commit()
+            flash(
+                f"Credit slip #{slip.id} issued: {slip.amount_tax_incl:.2f} {order.currency} refunded "
+                "(the order's status is unchanged).",
+                "success",
+            )
+            return redirect(url_for("backoffice.order", order_id=order.id, _anchor="credit-slips"))
+    return _render_order(order, refund_form=form), 422
+
+
+@bp.post("/orders/bulk-status")
+@requires("orders")
+def bulk_status():
+    """Ask to confirm a bulk status change of the selected (or all matching) orders; change nothing yet."""
+    form = BulkStatusForm()
+    back = url_for("backoffice.orders", **_filter_args())
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(back)
+    if form.all_matching.data:
+        filters = _filters_from(OrderFilterForm(formdata=request.args))
+        total = count_matching(filters)
+        if total > BULK_LIMIT:
+            flash(f"{total} orders match the filter; narrow it to at most {BULK_LIMIT} for a bulk change.", "error")
+            return redirect(back)
+        order_ids = matching_order_ids(filters, BULK_LIMIT)
+    else:
+        order_ids = list(dict.fromkeys(form.order_ids.data))
+    if not order_ids:
+        flash("No orders to change.", "error")
+        return redirect(back)
+    if len(order_ids) > BULK_LIMIT:
+        flash(f"At most {BULK_LIMIT} orders can be changed at once.", "error")
+        return redirect(back)
+    state = db.session.get(OrderState, form.state_id.data)
+    shown = _orders_by_id(order_ids[:CONFIRM_LIST_LIMIT])
+    confirm_form = BulkConfirmForm(formdata=None, order_ids=order_ids, state_id=state.id)
+    return render_template(
+        "backoffice/bulk_confirm.html",
+        form=confirm_form,
+        state=state,
+        order_ids=order_ids,
+        shown_ids=order_ids[:CONFIRM_LIST_LIMIT],
+        orders_by_id=shown,
+        already=sum(1 for o in shown.values() if o.current_state_id == state.id),
+        filter_args=_filter_args(),
+    )
+
+
+@bp.post("/orders/bulk-status/confirm")
+@requires("orders")
+def bulk_status_confirm():
+    """Change the confirmed orders' status, each in turn, and report what changed and what was skipped."""
+    form = BulkConfirmForm()
+    if not form.validate():
+        _flash_errors(form)
+        return redirect(url_for("backoffice.orders", **_filter_args()))
+    order_ids = form.order_ids.data
+    if len(order_ids) > BULK_LIMIT:
+        flash(f"At most {BULK_LIMIT} orders can be changed at once.", "error")
+        return redirect(url_for("backoffice.orders", **_filter_args()))
+    state = db.session.get(OrderState, form.state_id.data)
+    result = change_states(order_ids, state, current_user._get_current_object())
+    db.session.commit()
+    flash(
+        f"{len(result.changed)} order(s) changed to {state.name}, {len(result.skipped)} skipped.",
+        "success" if not result.skipped else "warning",
+    )
+    references = dict(
+        db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).tuples().all()
+    )
+    return render_template(
+        "backoffice/bulk_report.html",
+        state=state,
+        result=result,
+        references=references,
+        filter_args=_filter_args(),
+    )
+
+
+def _render_order(order: Order, refund_form=None):
+    """Render the order page, with fresh forms unless given ones carry errors."""
+    return render_template(
+        "backoffice/order.html",
+        order=order,
+        states=_all_states(),
+        history=sorted(order.history, key=lambda entry: (entry.at, entry.id), reverse=True),
+        refund_form=refund_form or refund_form_for(order, formdata=None),
+        shipping_refundable=shipping_refundable(order),
+        panels=_module_panels(order),
+    )
+
+
+def _module_panels(order: Order) -> list[dict]:
+    """Ask each installed module for its panel; a broken module gets an error note, not a broken page."""
+    panels = []
+    for module in installed_modules(current_app):
+        if module.admin_order_panel is None:
+            continue
+        try:
+            # The hook returns HTML the module rendered itself (installed code, trusted like a template).
+            html, error = Markup(module.admin_order_panel(order)), None  # noqa: S704
+        except Exception:
+            log.exception("module %s failed to render its panel for order %s", module.name, order.id)
+            html, error = None, f"The module {module.display_name} could not show its panel (the error is logged)."
+        panels.append({"module": module, "html": html, "error": error})
+    return panels
+
+
+def _order_or_404(order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _orders_by_id(order_ids: list[int]) -> dict[int, Order]:
+    query = (
+        select(Order)
+        .where(Order.id.in_(order_ids))
+        .options(selectinload(Order.customer), selectinload(Order.current_state))
+    )
+    return {o.id: o for o in db.session.scalars(query)}
+
+
+def _all_states() -> list[OrderState]:
+    return list(db.session.scalars(select(OrderState).order_by(OrderState.id)))
+
+
+def _filters_from(form: OrderFilterForm) -> OrderFilters:
+    """Turn the filter form into filters, ignoring any field that did not validate."""
+    form.validate()
+
+    def value(field):
+        return None if field.errors else field.data
+
+    return OrderFilters(
+        state_id=value(form.state) or None,
+        reference=value(form.reference) or "",
+        customer=value(form.customer) or "",
+        date_from=value(form.date_from),
+        date_to=value(form.date_to),
+    )
+
+
+def _filter_args() -> dict[str, str]:
+    """The list's filters from the query string, to keep them across links and forms."""
+    return {name: request.args[name] for name in FILTER_ARGS if request.args.get(name)}
+
+
+def _flash_errors(form) -> None:
+    for field in form:
+        for error in field.errors:
+            flash(f"{field.label.text}: {error}", "error")
+    for error in form.form_errors:
+        flash(error, "error")
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only follow a ``next`` that stays on this site."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

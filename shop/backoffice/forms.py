@@ -1,0 +1,285 @@
+"""Back-office forms: order filters, status changes, partial refunds, order states, employees."""
+
+import re
+
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import (
+    BooleanField,
+    ColorField,
+    DateField,
+    EmailField,
+    Field,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
+
+from extensions import db
+from shop.models import ROLES, Employee, Order, OrderState
+from shop.refunds import shipping_refundable
+
+PER_PAGE_CHOICES = (20, 50, 100, 200)
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
+STATE_FLAGS = ("logable", "invoice", "paid", "shipped", "delivery", "send_email")
+
+
+def state_choices(exclude_id: int | None = None) -> list[tuple[int, str]]:
+    """Return (id, name) of every order state but exclude_id, in id order."""
+    states = db.session.scalars(select(OrderState).order_by(OrderState.id))
+    return [(state.id, state.name) for state in states if state.id != exclude_id]
+
+
+class IdListField(Field):
+    """Order ids from checkboxes (one value each) or one comma-separated hidden value."""
+
+    widget = HiddenInput()
+
+    def _value(self) -> str:
+        return ",".join(str(order_id) for order_id in self.data or [])
+
+    def process_formdata(self, valuelist):
+        self.data = []
+        for value in valuelist:
+            for part in value.split(","):
+                part = part.strip()
+                if not part:
+                    continue
+                if not part.isdigit():
+                    self.data = []
+                    raise ValueError("Order ids must be whole numbers.")
+                self.data.append(int(part))
+
+
+class OrderFilterForm(FlaskForm):
+    """The orders list's filters, read from the query string."""
+
+    class Meta:
+        csrf = False
+
+    state = SelectField("State", coerce=int, default=0, validators=[Optional()])
+    reference = StringField("Reference", validators=[Optional(), Length(max=9, message="A reference has 9 letters.")])
+    customer = StringField("Customer name or e-mail", validators=[Optional(), Length(max=255)])
+    date_from = DateField("From (UTC)", validators=[Optional()])
+    date_to = DateField("To (UTC)", validators=[Optional()])
+    per_page = SelectField("Per page", coerce=int, default=50)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices are assigned, not declared: WTForms 3.3 deprecates declared tuples, older versions lack SelectChoice.
+        self.state.choices = [(0, "Any state"), *state_choices()]
+        self.per_page.choices = [(n, str(n)) for n in PER_PAGE_CHOICES]
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class StatusForm(FlaskForm):
+    """Change one order's status; the page offers every state but the current one."""
+
+    state_id = SelectField("New status", coerce=int, validators=[InputRequired(message="Choose a status.")])
+    next = HiddenField()
+    change_status = SubmitField("Change status")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The current state stays a valid choice so that the status service reports "already assigned".
+        self.state_id.choices = state_choices()
+
+
+class BulkStatusForm(FlaskForm):
+    """The bulk bar of the orders list: the selected orders (or all matching) and the target state."""
+
+    order_ids = IdListField("Orders")
+    all_matching = BooleanField("All orders matching the filter")
+    state_id = SelectField("New status", coerce=int, validators=[InputRequired(message="Choose a status.")])
+    bulk_change_status = SubmitField("Change order status")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.state_id.choices = state_choices()
+
+    def validate_order_ids(self, field):
+        if not field.data and not self.all_matching.data:
+            raise ValidationError("Select at least one order.")
+
+
+class BulkConfirmForm(FlaskForm):
+    """The confirmation of a bulk status change: the exact orders shown and the target state."""
+
+    order_ids = IdListField("Orders", validators=[DataRequired(message="No orders to change.")])
+    state_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    confirm = SubmitField("Confirm")
+
+    def validate_state_id(self, field):
+        if db.session.get(OrderState, field.data) is None:
+            raise ValidationError("This order state no longer exists.")
+
+
+class RefundForm(FlaskForm):
+    """A partial refund: a quantity per line (fields ``line_<id>``) and the shipping."""
+
+    refund_shipping = BooleanField("Refund shipping")
+    issue_credit_slip = SubmitField("Issue credit slip")
+
+    def line_fields(self, order: Order):
+        """Yield (order line, its quantity field)."""
+        for line in order.lines:
+            yield line, self[f"line_{line.id}"]
+
+    def quantities(self, order: Order) -> dict[int, int]:
+        """Return {order line id: quantity} for the lines with a quantity."""
+        return {line.id: field.data for line, field in self.line_fields(order) if field.data}
+
+
+def refund_form_for(order: Order, **kwargs) -> RefundForm:
+    """Build the refund form of an order: one quantity field per line, 0 to what is refundable."""
+
+    class OrderRefundForm(RefundForm):
+        pass
+
+    for line in order.lines:
+        left = line.refundable_quantity
+        setattr(
+            OrderRefundForm,
+            f"line_{line.id}",
+            IntegerField(
+                f"Quantity of {line.product_name} to refund",
+                default=0,
+                validators=[
+                    Optional(),
+                    NumberRange(0, left, message=f"Enter 0 to {left}: only {left} can still be refunded."),
+                ],
+            ),
+        )
+    form = OrderRefundForm(**kwargs)
+    if not shipping_refundable(order):
+        form.refund_shipping.render_kw = {"disabled": True}
+    return form
+
+
+def _unique_state_name(form, field):
+    query = select(func.count()).where(func.lower(OrderState.name) == field.data.strip().lower())
+    if form.state is not None:
+        query = query.where(OrderState.id != form.state.id)
+    if db.session.scalar(query):
+        raise ValidationError("An order state with this name already exists.")
+
+
+class OrderStateForm(FlaskForm):
+    """Create or edit an order state: name, color and flags (flags only for custom states)."""
+
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Enter a name."),
+            Length(max=64, message="At most 64 characters."),
+            _unique_state_name,
+        ],
+    )
+    color = ColorField("Color", default="#34209E", validators=[DataRequired(message="Choose a color.")])
+    logable = BooleanField("Consider the order as validated (logable)")
+    invoice = BooleanField("Allow an invoice (invoice)")
+    paid = BooleanField("Set the order as paid (paid)")
+    shipped = BooleanField("Set the order as shipped (shipped)")
+    delivery = BooleanField("Show delivery PDF (delivery)")
+    send_email = BooleanField("Send an e-mail to the customer (send_email)")
+    save = SubmitField("Save")
+
+    def __init__(self, *args, state: OrderState | None = None, **kwargs):
+        super().__init__(*args, obj=state, **kwargs)
+        self.state = state
+        if state is not None and not state.is_custom:
+            for flag in STATE_FLAGS:
+                self[flag].render_kw = {"disabled": True}
+
+    def validate_color(self, field):
+        if not COLOR_PATTERN.match(field.data or ""):
+            raise ValidationError("Use the form #RRGGBB, e.g. #34209E.")
+
+    def flags(self) -> dict[str, bool]:
+        """Return the six flags as submitted."""
+        return {flag: bool(self[flag].data) for flag in STATE_FLAGS}
+
+
+def _valid_email(form, field):
+    if not EMAIL_PATTERN.match(field.data.strip()):
+        raise ValidationError("Enter an e-mail address like name@example.com.")
+
+
+def _unused_email(form, field):
+    email = field.data.strip().lower()
+    if db.session.scalar(select(func.count()).where(func.lower(Employee.email) == email)):
+        raise ValidationError("An employee with this e-mail already exists.")
+
+
+ROLE_LABELS = {
+    "superadmin": "Superadmin (everything)",
+    "admin": "Admin (orders)",
+    "merchant": "Merchant (module settings)",
+    "tester": "Tester (read-only log and sandbox)",
+}
+ROLE_CHOICES = [(role, ROLE_LABELS.get(role, role)) for role in ROLES]
+
+PASSWORD_RULES = [
+    DataRequired(message="Enter a password."),
+    Length(min=8, max=128, message="Use 8 to 128 characters."),
+]
+
+
+class EmployeeCreateForm(FlaskForm):
+    """Create an employee."""
+
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired(message="Enter an e-mail."), Length(max=255), _valid_email, _unused_email],
+    )
+    firstname = StringField("First name", validators=[Optional(), Length(max=64)])
+    lastname = StringField("Last name", validators=[Optional(), Length(max=64)])
+    role = SelectField("Role", validators=[InputRequired()])
+    password = PasswordField("Password", validators=PASSWORD_RULES)
+    confirm_password = PasswordField(
+        "Repeat the password", validators=[EqualTo("password", message="The passwords differ.")]
+    )
+    create_employee = SubmitField("Create employee")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = ROLE_CHOICES
+
+
+class EmployeeEditForm(FlaskForm):
+    """Edit an employee's names, role and whether they may sign in."""
+
+    firstname = StringField("First name", validators=[Optional(), Length(max=64)])
+    lastname = StringField("Last name", validators=[Optional(), Length(max=64)])
+    role = SelectField("Role", validators=[InputRequired()])
+    active = BooleanField("Active (may sign in and use the API)")
+    save_employee = SubmitField("Save")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = ROLE_CHOICES
+
+
+class PasswordResetForm(FlaskForm):
+    """Give an employee a new password."""
+
+    password = PasswordField("New password", validators=PASSWORD_RULES)
+    confirm_password = PasswordField(
+        "Repeat the new password", validators=[EqualTo("password", message="The passwords differ.")]
+    )
+    reset_password = SubmitField("Reset password")
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation with nothing to fill in (its CSRF token is the point)."""
+
+    confirm = SubmitField("Confirm")
