@@ -7,6 +7,16 @@ from wtforms.validators import NumberRange, Optional
 from sandbox.faults import MAX_HANG_MS, MAX_LATENCY_MS
 from sandbox.models import FAULT_ERRORS
 
+try:  # wtforms >= 3.3 deprecates (value, label) tuples
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover
+    SelectChoice = None
+
+
+def choice(value: str, label: str):
+    """Return a select option in the form this wtforms version prefers."""
+    return SelectChoice(value, label) if SelectChoice else (value, label)
+
 
 class EventFilterForm(FlaskForm):
     """Filter the received events by pixel and test event code."""
@@ -14,7 +24,7 @@ class EventFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET form that changes nothing
 
-    pixel_id = SelectField("Pixel", choices=[("", "All pixels")], default="")
+    pixel_id = SelectField("Pixel", choices=[choice("", "All pixels")], default="")
     test_event_code = StringField("Test event code", validators=[Optional()])
     submit = SubmitField("Filter")
 
@@ -28,7 +38,9 @@ class FaultsForm(FlaskForm):
         default=0,
     )
     error = SelectField(
-        "Error", choices=[("", "No error")] + [(kind, kind.capitalize()) for kind in FAULT_ERRORS], default=""
+        "Error",
+        choices=[choice("", "No error")] + [choice(kind, kind.capitalize()) for kind in FAULT_ERRORS],
+        default="",
     )
     error_rate = FloatField(
         "Share of requests that fail (0–1)",

@@ -7,7 +7,7 @@ from core.access import protect_browser_blueprint, requires
 from extensions import db
 from sandbox.api import received_query
 from sandbox.faults import clean_faults, current_faults, set_faults
-from sandbox.forms import ConfirmForm, EventFilterForm, FaultsForm
+from sandbox.forms import ConfirmForm, EventFilterForm, FaultsForm, choice
 from sandbox.models import ErrorAnswer, ReceivedEvent
 from sandbox.receiver import forget_everything
 from sandbox.validation import HASHED_USER_DATA
@@ -25,10 +25,10 @@ def test_events():
     """List received events newest first, filtered, with recent errors and the current faults."""
     filters = EventFilterForm(request.args)
     pixels = sorted(current_app.config["SANDBOX_PIXELS"])
-    filters.pixel_id.choices = [("", "All pixels")] + [(pixel, pixel) for pixel in pixels]
+    filters.pixel_id.choices = [choice("", "All pixels")] + [choice(pixel, pixel) for pixel in pixels]
     pixel_id = request.args.get("pixel_id") or None
     if pixel_id and pixel_id not in pixels:
-        filters.pixel_id.choices.append((pixel_id, pixel_id))
+        filters.pixel_id.choices.append(choice(pixel_id, pixel_id))
     test_event_code = (request.args.get("test_event_code") or "").strip() or None
     query = received_query(pixel_id, test_event_code).order_by(ReceivedEvent.id.desc())
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
