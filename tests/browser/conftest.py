@@ -1,0 +1,136 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, against the demo shop served on loopback.
+
+Each test gets its own copy of a demo database built once per session, served over real HTTP with
+CSRF on and the dispatcher in a background thread, exactly as `make demo` runs it.
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from extensions import db
+from tests.conftest import LiveServer
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The demo logins `shop init-demo` creates.
+DEMO_PASSWORDS = {role: f"demo-{role}" for role in ("superadmin", "admin", "merchant", "tester")}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+
+
+def _site_config(db_path: Path) -> dict:
+    return {
+        "SECRET_KEY": "browser-tests",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
+        "PIXELPLUS_BACKOFF_BASE": 0.2,
+    }
+
+
+@pytest.fixture(scope="session")
+def demo_database(tmp_path_factory) -> Path:
+    """A demo shop database, built once and copied for each test."""
+    from shop.demo import init_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    app = create_app({**_site_config(path), "PIXELPLUS_DISPATCH": "worker"})
+    with app.app_context():
+        init_demo(app)
+        db.session.remove()
+        db.engine.dispose()  # closing the last connection folds the WAL into the file we copy
+    return path
+
+
+@dataclass
+class Site:
+    """The demo shop served over HTTP: its app (for assertions on the database) and base URL."""
+
+    app: object
+    url: str
+
+    def login(self, page, role: str) -> None:
+        """Sign in through the login form as the demo employee of a role."""
+        page.goto(f"{self.url}/admin/login")
+        page.get_by_label("E-mail").fill(f"{role}@example.com")
+        page.get_by_label("Password").fill(DEMO_PASSWORDS[role])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/admin/login" not in url)
+
+    def scalar(self, statement):
+        """Run a query against the site's database."""
+        with self.app.app_context():
+            return db.session.scalar(statement)
+
+
+@pytest.fixture
+def site(demo_database, tmp_path):
+    """The demo shop on a loopback port, Pixel Plus pointed at its own embedded sandbox."""
+    from pixelplus.settings import save_settings
+
+    path = tmp_path / "shop.sqlite"
+    shutil.copyfile(demo_database, path)
+    app = create_app({**_site_config(path), "PIXELPLUS_DISPATCH": "thread"})
+    with LiveServer(app) as live:
+        with app.app_context():
+            save_settings({"graph_url": f"{live.url}/sandbox/graph"})
+            db.session.commit()
+        yield Site(app, live.url)
+        with app.app_context():
+            db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium, launched by Playwright."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (make system-packages)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab at laptop width."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot under test-artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def no_horizontal_scroll(page) -> bool:
+    """Whether the page fits its viewport's width."""
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+__all__ = ["Site", "screenshot", "no_horizontal_scroll", "select"]
