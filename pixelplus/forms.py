@@ -10,6 +10,14 @@ from wtforms.validators import Length
 
 from pixelplus.settings import CONTENT_ID_SOURCES, LATEST_API_VERSION, META_GRAPH_URL, RefundSettings
 
+try:
+    from wtforms.fields.choices import SelectChoice as choice
+except ImportError:  # wtforms < 3.3 takes (value, label) tuples
+
+    def choice(value, label):
+        """Return a (value, label) choice."""
+        return (value, label)
+
 
 class MultiCheckboxField(SelectMultipleField):
     """A multiple choice shown as a list of checkboxes."""
@@ -37,9 +45,13 @@ class RefundSettingsForm(FlaskForm):
     api_version = StringField("Graph API version", validators=[Length(max=8)])
     graph_url = StringField("Graph API base URL", validators=[Length(max=255)])
     test_event_code = StringField("Test event code", validators=[Length(max=64, message="At most 64 characters.")])
-    value_tax_incl = RadioField("Value", choices=[("1", "Tax included"), ("0", "Tax excluded")])
-    value_shipping_incl = RadioField("Shipping", choices=[("1", "Shipping included"), ("0", "Shipping excluded")])
-    content_id_source = RadioField("Content ids", choices=list(CONTENT_ID_SOURCES.items()))
+    value_tax_incl = RadioField("Value", choices=[choice("1", "Tax included"), choice("0", "Tax excluded")])
+    value_shipping_incl = RadioField(
+        "Shipping", choices=[choice("1", "Shipping included"), choice("0", "Shipping excluded")]
+    )
+    content_id_source = RadioField(
+        "Content ids", choices=[choice(key, label) for key, label in CONTENT_ID_SOURCES.items()]
+    )
     submit = SubmitField("Save")
 
     def fill(self, settings: RefundSettings) -> None:

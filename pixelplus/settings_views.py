@@ -11,7 +11,7 @@ from sqlalchemy import select
 from core.access import protect_api_blueprint, protect_browser_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from extensions import csrf, db
-from pixelplus.forms import RefundSettingsForm, SendTestEventForm
+from pixelplus.forms import RefundSettingsForm, SendTestEventForm, choice
 from pixelplus.settings import CONTENT_ID_SOURCES, RefundSettings, SettingsInvalid, load_settings, save_settings
 from pixelplus.test_event import CannotSendTestEvent, send_test_event
 from shop.models import OrderState
@@ -65,7 +65,7 @@ def _settings_page(form: RefundSettingsForm, settings: RefundSettings, status: i
 
 def _form(states: list[OrderState]) -> RefundSettingsForm:
     form = RefundSettingsForm()
-    form.trigger_state_ids.choices = [(s.id, s.name + (" (custom)" if s.is_custom else "")) for s in states]
+    form.trigger_state_ids.choices = [choice(s.id, s.name + (" (custom)" if s.is_custom else "")) for s in states]
     return form
 
 
