@@ -177,7 +177,7 @@ def bulk_status_confirm():
         "success" if not result.skipped else "warning",
     )
     references = dict(
-        db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).tuples().all()
+        db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).all()
     )
     return render_template(
         "backoffice/bulk_report.html",
