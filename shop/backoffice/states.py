@@ -1,13 +1,48 @@
-"""Back-office order states: the list, and custom states a superadmin creates and edits."""
+"""Back-office order states: the list, and the states a superadmin creates and edits."""
 
-from flask import render_template
+from flask import abort, flash, redirect, render_template, url_for
+from sqlalchemy import select
 
 from core.access import requires
+from extensions import db
 from shop.backoffice import bp
+from shop.backoffice.custom_states import FLAGS, create_order_state, update_order_state
+from shop.backoffice.forms import OrderStateForm
+from shop.models import OrderState
 
 
 @bp.get("/order-states")
 @requires("read")
 def order_states():
-    """List the order states."""
-    return render_template("backoffice/layout.html")
+    """List the order states with their flags."""
+    states = db.session.scalars(select(OrderState).order_by(OrderState.id))
+    return render_template("backoffice/order_states.html", states=list(states), flags=FLAGS)
+
+
+@bp.route("/order-states/new", methods=["GET", "POST"])
+@requires("staff")
+def new_order_state():
+    """Create a custom order state."""
+    form = OrderStateForm()
+    if form.validate_on_submit():
+        state = create_order_state(form.name.data, form.color.data, form.flags())
+        db.session.commit()
+        flash(f"Order state “{state.name}” created.", "success")
+        return redirect(url_for("backoffice.order_states"))
+    return render_template("backoffice/order_state_form.html", form=form, state=None), 422 if form.errors else 200
+
+
+@bp.route("/order-states/<int:state_id>/edit", methods=["GET", "POST"])
+@requires("staff")
+def edit_order_state(state_id: int):
+    """Edit an order state (only name and color for the default states)."""
+    state = db.session.get(OrderState, state_id)
+    if state is None:
+        abort(404)
+    form = OrderStateForm(state=state)
+    if form.validate_on_submit():
+        update_order_state(state, form.name.data, form.color.data, form.flags())
+        db.session.commit()
+        flash(f"Order state “{state.name}” saved.", "success")
+        return redirect(url_for("backoffice.order_states"))
+    return render_template("backoffice/order_state_form.html", form=form, state=state), 422 if form.errors else 200
