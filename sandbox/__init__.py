@@ -10,11 +10,24 @@ Settings (all optional, read from the environment as FLASK_<KEY>):
 """
 
 import json
+import logging
+import re
 
 from flask import Flask
 
 DEFAULT_VERSIONS = tuple(f"v{major}.0" for major in range(21, 27))
 _FALSE = {"0", "false", "no", "off", ""}
+_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"]+")
+
+
+class RedactAccessToken(logging.Filter):
+    """Mask access_token in request-log lines (the official SDK sends the token in the query string)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "access_token=" in message:
+            record.msg, record.args = _TOKEN_IN_URL.sub(r"\1[redacted]", message), None
+        return True
 
 
 def init_app(app: Flask) -> None:
@@ -29,6 +42,9 @@ def init_app(app: Flask) -> None:
     # The Graph endpoint is called by servers, the API by key only (never a session cookie).
     csrf.exempt(graph.bp)
     csrf.exempt(api.bp)
+    server_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactAccessToken) for f in server_log.filters):
+        server_log.addFilter(RedactAccessToken())
 
 
 def _configure(app: Flask) -> None:

@@ -4,6 +4,7 @@ Nothing here touches Flask or the database, so every rule is testable on plain d
 event rejects the whole request (shared/DOMAIN.md §3), so `first_error` stops at the first problem.
 """
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -142,12 +143,12 @@ def _absent(value) -> bool:
 
 
 def _event_name_error(name, index: int) -> GraphError | None:
-    path = path_of("data", index, "event_name")
     if not isinstance(name, str):
-        return invalid_value(path, "an event name must be a string")
+        return invalid_value(path_of("data", index, "event_name"), "an event name must be a string")
     if len(name) > MAX_EVENT_NAME_LENGTH:
         return invalid_value(
-            path, f"event names can have at most {MAX_EVENT_NAME_LENGTH} characters; '{name[:20]}…' has {len(name)}"
+            path_of("data", index, "event_name"),
+            f"event names can have at most {MAX_EVENT_NAME_LENGTH} characters; '{name[:20]}…' has {len(name)}",
         )
     return None
 
@@ -166,10 +167,9 @@ def event_time_of(value) -> int | None:
 
 
 def _event_time_error(value, index: int, now: float, rules: Rules) -> GraphError | None:
-    path = path_of("data", index, "event_time")
     seconds = event_time_of(value)
     if seconds is None:
-        return invalid_value(path, "event_time must be a Unix timestamp in whole seconds")
+        return invalid_value(path_of("data", index, "event_time"), "must be a Unix timestamp in whole seconds")
     if seconds < now - rules.max_age.total_seconds():
         return invalid_event(
             SUBCODE_TOO_OLD,
@@ -181,7 +181,8 @@ def _event_time_error(value, index: int, now: float, rules: Rules) -> GraphError
         return invalid_event(
             SUBCODE_FUTURE,
             "Event Timestamp In The Future",
-            f"The timestamp of {path} is in the future ({seconds}, now is {int(now)}). Send event_time as Unix "
+            f"The timestamp of {path_of('data', index, 'event_time')} is in the future ({seconds}, now is "
+            f"{int(now)}). Send event_time as Unix "
             "seconds (not milliseconds) of when the event occurred.",
         )
     return None
@@ -201,17 +202,15 @@ def _action_source_error(event: dict, index: int) -> GraphError | None:
 
 def _user_data_error(event: dict, index: int) -> GraphError | None:
     user_data = event["user_data"]
-    here = path_of("data", index, "user_data")
     if not isinstance(user_data, dict):
-        return schema_error(f"The parameter {here} must be an object")
+        return schema_error(f"The parameter {path_of('data', index, 'user_data')} must be an object")
     present = set()
     for key, value in user_data.items():
         if key not in USER_DATA_KEYS:
-            return unexpected_key(key, here)
-        path = path_of("data", index, "user_data", key)
+            return unexpected_key(key, path_of("data", index, "user_data"))
         values = value if isinstance(value, list) else [value]
         if not all(isinstance(v, str) for v in values):
-            return invalid_value(path, "must be a string or an array of strings")
+            return invalid_value(path_of("data", index, "user_data", key), "must be a string or an array of strings")
         values = [v for v in values if v.strip()]
         if not values:
             continue
@@ -220,11 +219,14 @@ def _user_data_error(event: dict, index: int) -> GraphError | None:
             return invalid_event(
                 SUBCODE_UNHASHED,
                 "Unhashed Customer Information Parameter",
-                f"The parameter {path} must be hashed: send the SHA-256 of the normalized value as 64 "
+                f"The parameter {path_of('data', index, 'user_data', key)} must be hashed: send the SHA-256 "
+                "of the normalized value as 64 "
                 "hexadecimal characters.",
             )
         if key == "client_ip_address" and not _is_ip(values[0]):
-            return invalid_value(path, f"'{values[0]}' is not an IPv4 or IPv6 address")
+            return invalid_value(
+                path_of("data", index, "user_data", key), f"'{values[0]}' is not an IPv4 or IPv6 address"
+            )
     if event["action_source"] == "website" and "client_user_agent" not in present:
         return missing_parameter(path_of("data", index, "user_data", "client_user_agent"), " for website events")
     if any(present <= broad for broad in BROAD_COMBINATIONS):
@@ -232,7 +234,8 @@ def _user_data_error(event: dict, index: int) -> GraphError | None:
         return invalid_event(
             SUBCODE_INSUFFICIENT,
             "You haven't added sufficient customer information parameter data for this event",
-            f"The customer information parameters of {here} ({sent}) are too broad to match this event to "
+            f"The customer information parameters of {path_of('data', index, 'user_data')} ({sent}) are too "
+            "broad to match this event to "
             "anybody. Add parameters such as em, ph, external_id, fbp, fbc, or client_ip_address together "
             "with client_user_agent.",
         )
@@ -260,30 +263,34 @@ def _number(value) -> float | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _known_currency(code: str) -> bool:
+    return pycountry.currencies.get(alpha_3=code) is not None
+
+
 def is_currency(code) -> bool:
     """Tell whether code is an ISO 4217 currency code (any letter case, as Meta accepts)."""
-    return isinstance(code, str) and len(code) == 3 and pycountry.currencies.get(alpha_3=code.upper()) is not None
+    return isinstance(code, str) and len(code) == 3 and _known_currency(code.upper())
 
 
 def _custom_data_error(event: dict, index: int, rules: Rules) -> GraphError | None:
     custom_data = event.get("custom_data")
-    here = path_of("data", index, "custom_data")
     if custom_data is None:
         custom_data = {}
     if not isinstance(custom_data, dict):
-        return schema_error(f"The parameter {here} must be an object")
+        return schema_error(f"The parameter {path_of('data', index, 'custom_data')} must be an object")
     if event["event_name"] == "Purchase":
         for key in ("currency", "value"):
             if _absent(custom_data.get(key)):
                 return missing_parameter(path_of("data", index, "custom_data", key), " for Purchase events")
     if "value" in custom_data:
-        path = path_of("data", index, "custom_data", "value")
         value = _number(custom_data["value"])
         if value is None:
-            return invalid_value(path, "value must be a number")
+            return invalid_value(path_of("data", index, "custom_data", "value"), "value must be a number")
         if value < 0 and rules.reject_negative_value:
             return invalid_value(
-                path, f"negative values are not accepted ({custom_data['value']}); send a refund as a positive value"
+                path_of("data", index, "custom_data", "value"),
+                f"negative values are not accepted ({custom_data['value']}); send a refund as a positive value",
             )
     if "currency" in custom_data and not is_currency(custom_data["currency"]):
         return invalid_value(
@@ -305,18 +312,21 @@ def _contents_error(contents, index: int) -> GraphError | None:
     if not isinstance(contents, list):
         return invalid_value(path_of("data", index, "custom_data", "contents"), "contents must be an array of objects")
     for position, item in enumerate(contents):
-        here = path_of("data", index, "custom_data", "contents", position)
+
+        def here(*key, position=position):
+            return path_of("data", index, "custom_data", "contents", position, *key)
+
         if not isinstance(item, dict):
-            return schema_error(f"The parameter {here} must be an object")
+            return schema_error(f"The parameter {here()} must be an object")
         for key in item:
             if key not in CONTENT_KEYS:
-                return unexpected_key(key, here)
+                return unexpected_key(key, here())
         if "id" not in item:
-            return missing_parameter(path_of("data", index, "custom_data", "contents", position, "id"))
+            return missing_parameter(here("id"))
         if "quantity" in item and (isinstance(item["quantity"], bool) or not isinstance(item["quantity"], int)):
-            return invalid_value(f"{here}['quantity']", "quantity must be an integer")
+            return invalid_value(here("quantity"), "quantity must be an integer")
         if "item_price" in item and _number(item["item_price"]) is None:
-            return invalid_value(f"{here}['item_price']", "item_price must be a number")
+            return invalid_value(here("item_price"), "item_price must be a number")
     return None
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import re
 import time
 from datetime import timedelta
@@ -507,3 +508,13 @@ def test_csrf_guards_the_page_but_not_the_graph_endpoint_or_the_api(app_config):
         assert len(db.session.scalars(select(ReceivedEvent)).all()) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_request_log_never_shows_a_token_from_the_query_string(app, caplog):
+    from sandbox import RedactAccessToken
+
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - - "%s" %s', (), None)
+    record.args = ("127.0.0.1", f"POST {GRAPH}?access_token={DEMO_ACCESS_TOKEN}&x=1 HTTP/1.1", "200")
+    assert RedactAccessToken().filter(record)
+    assert DEMO_ACCESS_TOKEN not in record.getMessage() and "access_token=[redacted]&x=1" in record.getMessage()
+    assert any(isinstance(f, RedactAccessToken) for f in logging.getLogger("werkzeug").filters)
