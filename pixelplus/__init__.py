@@ -25,6 +25,12 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(settings_views.api)
 
+    # Delivery: dispatch mode and wake-up on commit, commands.
+    from pixelplus import cli, worker
+
+    worker.init_app(app)
+    cli.init_app(app)
+
     # Back-office menu: settings, then the delivery pages, then the sandbox.
     menu = [MenuEntry("Pixel Plus", "pixelplus_settings.settings", "settings.view")]
     if app.config.get("SANDBOX_ENABLED"):

@@ -1,0 +1,135 @@
+"""Helpers for the delivery tests: a scriptable Graph endpoint over real HTTP, settings and outbox rows."""
+
+import json
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+from flask import Flask, jsonify, request
+
+from extensions import db
+from pixelplus.models import META_CAPI, OutboxEvent
+from tests.conftest import LiveServer
+
+PIXEL_ID = "1234567890123456"
+TOKEN = "EAABsecretTestToken1234567890abcdefghijklmnopqrstuvwxyz9x2Q"
+
+
+class FakeGraph:
+    """A Graph API events endpoint that records every request and answers as the test scripts it.
+
+    ``fail_next`` answers with queued (status, body) pairs first; ``bad_event_ids`` makes any batch holding
+    one of them rejected with code 100/2804019 (the whole request, as Meta does); ``latency`` delays
+    every answer.
+    """
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.raw_bodies: list[str] = []
+        self.fail_next: list[tuple[int, dict]] = []
+        self.bad_event_ids: set[str] = set()
+        self.name_index = False  # when True, the bad-event message names the offending index
+        self.latency = 0.0
+        self.lock = threading.Lock()
+        self.app = Flask("fake_graph")
+        self.app.add_url_rule("/<version>/<pixel_id>/events", view_func=self._events, methods=["POST"])
+
+    def _events(self, version, pixel_id):
+        raw = request.get_data(as_text=True)
+        body = json.loads(raw)
+        with self.lock:
+            self.raw_bodies.append(raw)
+            self.requests.append({"version": version, "pixel_id": pixel_id, "body": body, "url": request.url})
+            scripted = self.fail_next.pop(0) if self.fail_next else None
+        if self.latency:
+            time.sleep(self.latency)
+        trace = uuid.uuid4().hex[:11]
+        if scripted:
+            status, answer = scripted
+            return jsonify(answer), status
+        for index, event in enumerate(body["data"]):
+            if event.get("event_id") in self.bad_event_ids:
+                where = f" at $['data'][{index}]" if self.name_index else ""
+                return jsonify(
+                    {
+                        "error": {
+                            "message": "Invalid parameter",
+                            "type": "OAuthException",
+                            "code": 100,
+                            "error_subcode": 2804019,
+                            "is_transient": False,
+                            "error_user_title": "Invalid event",
+                            "error_user_msg": f"Unexpected key 'bogus'{where}",
+                            "fbtrace_id": trace,
+                        }
+                    }
+                ), 400
+        return jsonify({"events_received": len(body["data"]), "messages": [], "fbtrace_id": trace})
+
+    def events(self) -> list[dict]:
+        """Return every event received, in order, across requests."""
+        return [event for req in self.requests for event in req["body"]["data"]]
+
+
+def meta_error(code: int, message: str, subcode: int | None = None, transient: bool = False) -> dict:
+    """Return a Graph API error body."""
+    error = {"message": message, "type": "OAuthException", "code": code, "is_transient": transient}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    error["fbtrace_id"] = "AbCdEf123"
+    return {"error": error}
+
+
+def configure(graph_url: str, token: str = TOKEN, pixel_id: str = PIXEL_ID, test_event_code: str = "") -> None:
+    """Store the module's connection settings (inside an app context); commits."""
+    from pixelplus.settings import save_settings
+
+    save_settings(
+        {
+            "pixel_id": pixel_id,
+            "access_token": token,
+            "graph_url": graph_url,
+            "api_version": "v21.0",
+            "test_event_code": test_event_code,
+        }
+    )
+    db.session.commit()
+
+
+def add_events(count: int, test_event_code: str | None = None, target: str = PIXEL_ID, prefix: str = "") -> list[int]:
+    """Queue count Refund events directly in the outbox (inside an app context); commits; returns ids."""
+    rows = []
+    for n in range(count):
+        event_id = f"{prefix}refund-{uuid.uuid4().hex[:10]}-{n}"
+        payload = {
+            "event_name": "Refund",
+            "event_time": int(time.time()),
+            "event_id": event_id,
+            "action_source": "system_generated",
+            "user_data": {"em": ["a" * 64]},
+            "custom_data": {"value": Decimal("12.30"), "currency": "EUR", "order_id": str(n)},
+        }
+        rows.append(
+            OutboxEvent(
+                destination=META_CAPI,
+                target=target,
+                event_name="Refund",
+                event_id=event_id,
+                value=Decimal("12.30"),
+                currency="EUR",
+                test_event_code=test_event_code,
+                payload_json=json.dumps(payload, default=str).replace('"12.30"', "12.30"),
+            )
+        )
+    db.session.add_all(rows)
+    db.session.commit()
+    return [row.id for row in rows]
+
+
+class QuickLiveServer(LiveServer):
+    """LiveServer that shuts down in milliseconds (serve_forever polls every 0.5 s by default)."""
+
+    def __init__(self, app):
+        super().__init__(app)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
