@@ -327,7 +327,8 @@ def read_order_list_query(args) -> OrderListQuery:
             errors.add(key, "must be a whole number")
         else:
             numbers[key] = int(raw)
-    limit = numbers.get("limit") or 50
+    limit = numbers.get("limit")
+    limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_LIST_LIMIT:
         errors.add("limit", f"must be between 1 and {MAX_LIST_LIMIT}")
     errors.raise_if_any()

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.dbtypes import utcnow
 from extensions import db
@@ -88,7 +89,17 @@ def change_states(order_ids: list[int], new_state: OrderState, employee: Employe
     The caller commits.
     """
     result = BulkResult()
-    orders = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_(set(order_ids))))}
+    # Load what every change reads (state, payments, history) up front: one query per kind, not per order.
+    statement = (
+        select(Order)
+        .where(Order.id.in_(set(order_ids)))
+        .options(
+            joinedload(Order.current_state),
+            selectinload(Order.payments),
+            selectinload(Order.history).joinedload(OrderHistory.state),
+        )
+    )
+    orders = {o.id: o for o in db.session.scalars(statement).unique()}
     seen: set[int] = set()
     for order_id in order_ids:
         order = orders.get(order_id)
