@@ -35,5 +35,6 @@ def render(order) -> Markup:
             reported=sum((e.value for e in events if e.value is not None), start=0),
             events_url=_link("pixelplus_events.events", order_id=order.id),
             decisions_url=_link("pixelplus_events.decisions", order_id=order.id),
+            event_url=lambda event: _link("pixelplus_events.event", event_id=event.id),
         )
     )

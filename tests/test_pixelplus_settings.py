@@ -286,6 +286,15 @@ def test_module_is_registered_with_its_configure_link_and_menu(app, client, auth
     assert 'href="/admin/pixelplus/sandbox"' in page
 
 
+def test_modules_page_lists_pixel_plus_with_a_configure_link(client, auth):
+    auth.login("merchant")
+    page = client.get("/admin/modules").get_data(as_text=True)
+    row = page[page.index('data-module="pixelplus"') :]
+    row = row[: row.index("</tr>")]
+    assert "Pixel Plus" in row and "1.0.0" in row
+    assert 'href="/admin/pixelplus/settings"' in row and "Configure" in row
+
+
 def test_sandbox_menu_entry_leads_to_the_sandbox(client, auth):
     auth.login("tester")
     response = client.get("/admin/pixelplus/sandbox")
