@@ -25,14 +25,17 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(settings_views.api)
 
-    # Delivery: dispatch mode and wake-up on commit, commands.
-    from pixelplus import cli, worker
+    # Delivery: dispatch mode and wake-up on commit, commands, the sent-events log and its JSON API.
+    from pixelplus import cli, events_api, log_views, worker
 
     worker.init_app(app)
     cli.init_app(app)
+    app.register_blueprint(log_views.bp)
+    app.register_blueprint(events_api.bp)
 
     # Back-office menu: settings, then the delivery pages, then the sandbox.
     menu = [MenuEntry("Pixel Plus", "pixelplus_settings.settings", "settings.view")]
+    menu += [MenuEntry("Sent events", "pixelplus_events.events"), MenuEntry("Decisions", "pixelplus_events.decisions")]
     if app.config.get("SANDBOX_ENABLED"):
         menu.append(MenuEntry("Sandbox", "pixelplus_settings.sandbox", "sandbox"))
     register_module(

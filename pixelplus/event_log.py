@@ -1,0 +1,282 @@
+"""Reading the outbox and the decisions for the log pages, the exports and the JSON API.
+
+Lists use keyset pagination on the id (newest first, ``before=<id>``), so the thousandth page of a
+table holding millions of rows costs the same as the first. Nothing here ever holds the access token:
+payloads and request bodies never contain it, and errors were scrubbed when they were recorded.
+"""
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from extensions import db
+from pixelplus.models import FAILED, PENDING, SENT, Decision, OutboxEvent
+
+STATUSES = (PENDING, SENT, FAILED)
+OUTCOMES = ("fired", "skipped", "error")
+EXPORT_CHUNK = 1000
+
+
+@dataclass
+class EventFilter:
+    """What the sent-events log is narrowed to; empty fields filter nothing."""
+
+    status: str | None = None
+    order_reference: str | None = None
+    order_id: int | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    test_event_code: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(value not in (None, "") for value in vars(self).values())
+
+    def args(self) -> dict:
+        """Return the filter as URL query arguments."""
+        return {
+            key: (value.isoformat() if isinstance(value, date) else value)
+            for key, value in vars(self).items()
+            if value not in (None, "")
+        }
+
+    def conditions(self, with_status: bool = True) -> list:
+        """Return the SQL conditions of the filter."""
+        where = []
+        if with_status and self.status:
+            where.append(OutboxEvent.status == self.status)
+        if self.order_reference:
+            where.append(OutboxEvent.order_reference == self.order_reference.strip().upper())
+        if self.order_id is not None:
+            where.append(OutboxEvent.order_id == self.order_id)
+        if self.date_from:
+            where.append(OutboxEvent.created_at >= _start_of(self.date_from))
+        if self.date_to:
+            where.append(OutboxEvent.created_at < _start_of(self.date_to + timedelta(days=1)))
+        if self.test_event_code:
+            where.append(OutboxEvent.test_event_code == self.test_event_code.strip())
+        return where
+
+
+@dataclass
+class DecisionFilter:
+    """What the decisions list is narrowed to."""
+
+    outcome: str | None = None
+    order_reference: str | None = None
+    order_id: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(value not in (None, "") for value in vars(self).values())
+
+    def args(self) -> dict:
+        """Return the filter as URL query arguments."""
+        return {key: value for key, value in vars(self).items() if value not in (None, "")}
+
+    def conditions(self) -> list:
+        """Return the SQL conditions of the filter."""
+        from shop.models import Order
+
+        where = []
+        if self.outcome:
+            where.append(Decision.outcome == self.outcome)
+        if self.order_id is not None:
+            where.append(Decision.order_id == self.order_id)
+        if self.order_reference:
+            order_ids = select(Order.id).where(Order.reference == self.order_reference.strip().upper())
+            where.append(Decision.order_id.in_(order_ids))
+        return where
+
+
+@dataclass
+class Page:
+    """One page of a newest-first list, with the cursors of its neighbours."""
+
+    items: list
+    per_page: int
+    older: int | None = None  # pass as before= for the next (older) page
+    newer: int | None = None  # pass as after= for the previous (newer) page
+    extra: dict = field(default_factory=dict)
+
+
+def _exists(query) -> bool:
+    return db.session.scalar(select(query.limit(1).exists())) or False
+
+
+def events_page(filters: EventFilter, per_page: int, before: int | None = None, after: int | None = None) -> Page:
+    """Return one page of outbox events, newest first."""
+    base = select(OutboxEvent).where(*filters.conditions())
+    return _page(base, OutboxEvent.id, per_page, before, after)
+
+
+def decisions_page(filters: DecisionFilter, per_page: int, before: int | None = None, after: int | None = None) -> Page:
+    """Return one page of decisions, newest first."""
+    base = select(Decision).where(*filters.conditions())
+    return _page(base, Decision.id, per_page, before, after)
+
+
+def _page(base, id_column, per_page: int, before: int | None, after: int | None) -> Page:
+    """Return one page of base, newest first, from a cursor (before: older than; after: newer than)."""
+    if after is not None:
+        rows = list(db.session.scalars(base.where(id_column > after).order_by(id_column.asc()).limit(per_page + 1)))
+        has_newer = len(rows) > per_page
+        rows = list(reversed(rows[:per_page]))
+        has_older = bool(rows) and _exists(base.where(id_column < rows[-1].id))
+    else:
+        query = base.where(id_column < before) if before is not None else base
+        rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(per_page + 1)))
+        has_older = len(rows) > per_page
+        rows = rows[:per_page]
+        has_newer = bool(rows) and before is not None and _exists(base.where(id_column > rows[0].id))
+    return Page(
+        items=rows,
+        per_page=per_page,
+        older=rows[-1].id if rows and has_older else None,
+        newer=rows[0].id if rows and has_newer else None,
+    )
+
+
+def status_counts(filters: EventFilter) -> dict[str, int]:
+    """Return how many events of each status match the filter (the status filter aside)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    query = select(OutboxEvent.status, func.count()).where(*filters.conditions(with_status=False))
+    for status, count in db.session.execute(query.group_by(OutboxEvent.status)):
+        counts[status] = count
+    return counts
+
+
+def iter_events(filters: EventFilter) -> Iterator[OutboxEvent]:
+    """Yield every event matching the filter, newest first, a chunk at a time (for exports)."""
+    before = None
+    while True:
+        query = select(OutboxEvent).where(*filters.conditions())
+        if before is not None:
+            query = query.where(OutboxEvent.id < before)
+        rows = list(db.session.scalars(query.order_by(OutboxEvent.id.desc()).limit(EXPORT_CHUNK)))
+        if not rows:
+            return
+        yield from rows
+        before = rows[-1].id
+        db.session.expunge_all()  # keep memory flat over millions of rows
+
+
+def event_json(event: OutboxEvent) -> dict:
+    """Return an event as the JSON API and the JSON export show it (payload parsed, numbers exact)."""
+    return {
+        "id": event.id,
+        "order_id": event.order_id,
+        "order_reference": event.order_reference,
+        "event_name": event.event_name,
+        "event_id": event.event_id,
+        "destination": event.destination,
+        "target": event.target,
+        "test_event_code": event.test_event_code,
+        "status": event.status,
+        "attempts": event.attempts,
+        "last_error": event.last_error,
+        "value": event.value,
+        "currency": event.currency,
+        "payload": json.loads(event.payload_json, parse_float=Decimal),
+        "response": json.loads(event.response_json) if event.response_json else None,
+        "created_at": _iso(event.created_at),
+        "next_attempt_at": _iso(event.next_attempt_at) if event.status == PENDING else None,
+        "sent_at": _iso(event.sent_at),
+    }
+
+
+def decision_json(decision: Decision) -> dict:
+    """Return a decision as the JSON API shows it."""
+    return {
+        "id": decision.id,
+        "order_id": decision.order_id,
+        "trigger": decision.trigger,
+        "old_state_id": decision.old_state_id,
+        "new_state_id": decision.new_state_id,
+        "credit_slip_id": decision.credit_slip_id,
+        "at": _iso(decision.at),
+        "outcome": decision.outcome,
+        "reason": decision.reason,
+        "outbox_event_id": decision.outbox_event_id,
+    }
+
+
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "order_id",
+    "order_reference",
+    "event_name",
+    "event_id",
+    "status",
+    "attempts",
+    "value",
+    "currency",
+    "test_event_code",
+    "sent_at",
+    "last_error",
+    "payload",
+)
+
+
+def csv_lines(events: Iterator[OutboxEvent]) -> Iterator[str]:
+    """Yield the CSV export, header first, one line per event."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for event in events:
+        writer.writerow(
+            [
+                event.id,
+                _iso(event.created_at),
+                event.order_id or "",
+                event.order_reference or "",
+                event.event_name,
+                event.event_id,
+                event.status,
+                event.attempts,
+                event.value if event.value is not None else "",
+                event.currency or "",
+                event.test_event_code or "",
+                _iso(event.sent_at) or "",
+                event.last_error or "",
+                event.payload_json,
+            ]
+        )
+        yield flush()
+
+
+def json_lines(events: Iterator[OutboxEvent]) -> Iterator[str]:
+    """Yield the JSON export: one array, one event per line."""
+    from pixelplus.graph import dumps
+
+    yield "["
+    first = True
+    for event in events:
+        yield ("\n" if first else ",\n") + dumps(event_json(event))
+        first = False
+    yield "\n]\n"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,115 @@
+"""The JSON API of delivery: /api/pixelplus/events, /api/pixelplus/decisions and resend.
+
+Payloads are returned with their numbers exactly as stored and sent (``"value": 12.30``), which the
+default JSON encoder would turn into strings; hence the module's own serializer.
+"""
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+
+from core.access import protect_api_blueprint, requires
+from core.apierrors import ApiError, register_json_errors
+from extensions import csrf, db
+from pixelplus import event_log
+from pixelplus.dispatcher import NotFailed, requeue
+from pixelplus.graph import dumps
+from pixelplus.models import Decision, OutboxEvent
+
+bp = Blueprint("pixelplus_events_api", __name__, url_prefix="/api/pixelplus")
+csrf.exempt(bp)  # API calls authenticate with a key, never the session cookie
+protect_api_blueprint(bp)
+register_json_errors(bp)
+
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10000
+
+
+def _json(data, status: int = 200) -> Response:
+    return Response(dumps(data), status=status, mimetype="application/json")
+
+
+def _int_arg(name: str) -> int | None:
+    """Return an integer query argument, or raise a 422 naming it."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(422, "invalid", f"{name} must be an integer", {name: "Must be an integer."}) from None
+    if value < 0:
+        raise ApiError(422, "invalid", f"{name} must not be negative", {name: "Must not be negative."})
+    return value
+
+
+def _limit() -> int:
+    limit = _int_arg("limit")
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ApiError(422, "invalid", f"limit must be 1 to {MAX_LIMIT}", {"limit": f"Between 1 and {MAX_LIMIT}."})
+    return limit
+
+
+@bp.get("/events")
+@requires("read")
+def events():
+    """List outbox events (oldest first), by order and status; ``after_id`` and ``limit`` page through."""
+    status = request.args.get("status") or None
+    if status is not None and status not in event_log.STATUSES:
+        choices = ", ".join(event_log.STATUSES)
+        raise ApiError(422, "invalid", f"status must be one of {choices}", {"status": f"One of {choices}."})
+    filters = event_log.EventFilter(
+        status=status,
+        order_id=_int_arg("order_id"),
+        order_reference=request.args.get("order_reference") or None,
+        test_event_code=request.args.get("test_event_code") or None,
+    )
+    query = select(OutboxEvent).where(*filters.conditions())
+    after = _int_arg("after_id")
+    if after is not None:
+        query = query.where(OutboxEvent.id > after)
+    rows = db.session.scalars(query.order_by(OutboxEvent.id).limit(_limit()))
+    return _json([event_log.event_json(row) for row in rows])
+
+
+@bp.get("/events/<int:event_id>")
+@requires("read")
+def event(event_id: int):
+    """Return one outbox event."""
+    row = db.session.get(OutboxEvent, event_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    return _json(event_log.event_json(row))
+
+
+@bp.post("/events/<int:event_id>/resend")
+@requires("events.resend")
+def resend(event_id: int):
+    """Queue a failed event again with the same event_id; 409 when it is not failed."""
+    row = db.session.get(OutboxEvent, event_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no event {event_id}")
+    try:
+        requeue(row)
+    except NotFailed as error:
+        raise ApiError(409, "conflict", str(error)) from None
+    db.session.commit()
+    return _json(event_log.event_json(row))
+
+
+@bp.get("/decisions")
+@requires("read")
+def decisions():
+    """List decisions (oldest first), by order and outcome; ``after_id`` and ``limit`` page through."""
+    outcome = request.args.get("outcome") or None
+    if outcome is not None and outcome not in event_log.OUTCOMES:
+        choices = ", ".join(event_log.OUTCOMES)
+        raise ApiError(422, "invalid", f"outcome must be one of {choices}", {"outcome": f"One of {choices}."})
+    filters = event_log.DecisionFilter(outcome=outcome, order_id=_int_arg("order_id"))
+    query = select(Decision).where(*filters.conditions())
+    after = _int_arg("after_id")
+    if after is not None:
+        query = query.where(Decision.id > after)
+    rows = db.session.scalars(query.order_by(Decision.id).limit(_limit()))
+    return _json([event_log.decision_json(row) for row in rows])

@@ -1,0 +1,211 @@
+"""The sent-events log (/admin/pixelplus/events), an event's page with its attempts, the exports,
+Resend, and the decisions list (/admin/pixelplus/decisions).
+
+Every employee may read them (testers debug with them); only merchants may resend a failed event.
+"""
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms.validators import Length, Optional, Regexp, ValidationError
+
+from core.access import protect_browser_blueprint, requires
+from core.dbtypes import utcnow
+from extensions import db
+from pixelplus import event_log
+from pixelplus.dispatcher import NotFailed, requeue
+from pixelplus.forms import choice
+from pixelplus.graph import pretty
+from pixelplus.models import Decision, OutboxEvent
+from shop.models import Order, OrderState
+
+bp = Blueprint("pixelplus_events", __name__, url_prefix="/admin/pixelplus")
+protect_browser_blueprint(bp)
+
+PER_PAGE = ("25", "50", "100")
+
+
+class EventFilterForm(FlaskForm):
+    """The filters of the sent-events log (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES]
+    )
+    reference = StringField(
+        "Order reference",
+        validators=[Optional(), Regexp(r"^\s*[A-Za-z]{1,9}\s*$", message="An order reference is up to 9 letters.")],
+    )
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+    test_code = StringField(
+        "Test event code", validators=[Optional(), Length(max=64, message="At most 64 characters.")]
+    )
+    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+class DecisionFilterForm(FlaskForm):
+    """The filters of the decisions list (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    outcome = SelectField(
+        "Outcome", choices=[choice("", "All")] + [choice(o, o.capitalize()) for o in event_log.OUTCOMES]
+    )
+    reference = StringField(
+        "Order reference",
+        validators=[Optional(), Regexp(r"^\s*[A-Za-z]{1,9}\s*$", message="An order reference is up to 9 letters.")],
+    )
+    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
+
+
+class ResendForm(FlaskForm):
+    """Send a failed event again, with the same event_id."""
+
+    submit = SubmitField("Resend")
+
+
+def _event_filters() -> tuple[EventFilterForm, event_log.EventFilter, int]:
+    """Read the log's filters from the query string; invalid fields are shown and ignored."""
+    form = EventFilterForm(formdata=request.args)
+    form.validate()
+    filters = event_log.EventFilter(
+        status=_valid(form.status) or None,
+        order_reference=(_valid(form.reference) or "").strip().upper() or None,
+        order_id=request.args.get("order_id", type=int),
+        date_from=_valid(form.date_from),
+        date_to=_valid(form.date_to),
+        test_event_code=(_valid(form.test_code) or "").strip() or None,
+    )
+    return form, filters, _per_page(form)
+
+
+def _valid(field):
+    """Return a field's value, or None when it was refused (the page shows why)."""
+    return None if field.errors else field.data
+
+
+def _per_page(form) -> int:
+    return int(form.per_page.data) if form.per_page.data in PER_PAGE else 50
+
+
+def _filter_args(filters) -> dict:
+    """Return the query arguments that keep the current filters (for links and exports)."""
+    args = {key: value for key, value in request.args.items() if key not in ("before", "after") and value}
+    if filters.order_id is not None:
+        args["order_id"] = filters.order_id
+    return args
+
+
+@bp.get("/events")
+@requires("read")
+def events():
+    """List sent, pending and failed events, newest first, with filters and counts per status."""
+    form, filters, per_page = _event_filters()
+    page = event_log.events_page(
+        filters, per_page, before=request.args.get("before", type=int), after=request.args.get("after", type=int)
+    )
+    return render_template(
+        "pixelplus/log.html",
+        form=form,
+        filters=filters,
+        page=page,
+        counts=event_log.status_counts(filters),
+        args=_filter_args(filters),
+        resend_form=ResendForm(),
+    )
+
+
+@bp.get("/events/export.<any(csv, json):fmt>")
+@requires("read")
+def export(fmt: str):
+    """Download the filtered list as CSV or JSON (streamed, so any size fits)."""
+    _form, filters, _per = _event_filters()
+    rows = event_log.iter_events(filters)
+    lines = event_log.csv_lines(rows) if fmt == "csv" else event_log.json_lines(rows)
+    name = f"pixelplus-events-{utcnow():%Y%m%d-%H%M%S}.{fmt}"
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    return Response(
+        stream_with_context(lines),
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
+
+
+@bp.get("/events/<int:event_id>")
+@requires("read")
+def event(event_id: int):
+    """Show one event: payload, every attempt with request and answer, and the decision behind it."""
+    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
+    decision = db.session.scalars(select(Decision).where(Decision.outbox_event_id == event_id)).first()
+    states = {}
+    if decision:
+        ids = [i for i in (decision.old_state_id, decision.new_state_id) if i]
+        states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(ids)))}
+    return render_template(
+        "pixelplus/event.html",
+        event=outbox_event,
+        payload=pretty(outbox_event.payload_json),
+        response=pretty(outbox_event.response_json),
+        attempts=outbox_event.attempt_rows,
+        pretty=pretty,
+        decision=decision,
+        states=states,
+        resend_form=ResendForm(),
+    )
+
+
+@bp.post("/events/<int:event_id>/resend")
+@requires("events.resend")
+def resend(event_id: int):
+    """Queue a failed event again with the same event_id."""
+    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
+    form = ResendForm()
+    if not form.validate_on_submit():
+        flash("The form expired: reload the page and try again.", "danger")
+        return redirect(url_for(".event", event_id=event_id))
+    try:
+        requeue(outbox_event)
+    except NotFailed:
+        flash(f"Event {outbox_event.event_id} is {outbox_event.status}: only a failed event can be resent.", "warning")
+        return redirect(url_for(".event", event_id=event_id))
+    db.session.commit()
+    flash(f"Event {outbox_event.event_id} is queued again with the same event_id.", "success")
+    return redirect(url_for(".event", event_id=event_id))
+
+
+@bp.get("/decisions")
+@requires("read")
+def decisions():
+    """List what the module decided for each status change, newest first, filterable by outcome."""
+    form = DecisionFilterForm(formdata=request.args)
+    form.validate()
+    filters = event_log.DecisionFilter(
+        outcome=_valid(form.outcome) or None,
+        order_reference=(_valid(form.reference) or "").strip().upper() or None,
+        order_id=request.args.get("order_id", type=int),
+    )
+    page = event_log.decisions_page(
+        filters, _per_page(form), before=request.args.get("before", type=int), after=request.args.get("after", type=int)
+    )
+    order_ids = {d.order_id for d in page.items}
+    state_ids = {d.old_state_id for d in page.items} | {d.new_state_id for d in page.items}
+    orders = {o.id: o.reference for o in db.session.scalars(select(Order).where(Order.id.in_(order_ids)))}
+    states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(state_ids)))}
+    return render_template(
+        "pixelplus/decisions.html",
+        form=form,
+        filters=filters,
+        page=page,
+        orders=orders,
+        states=states,
+        args=_filter_args(filters),
+    )
