@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import time
 from datetime import timedelta
 from decimal import Decimal
 
@@ -9,6 +10,7 @@ import pytest
 
 from core.dbtypes import utcnow
 from pixelplus.models import FIRED, PENDING, SKIPPED
+from sandbox.validation import first_error
 from tests.pixelplus_support import (
     PIXEL_ID,
     add_state,
@@ -297,3 +299,19 @@ def test_credit_slip_after_a_full_refund_reports_nothing(app, make_order):
     slip(app, order_id, {0: 2}, shipping=True)
     assert decisions(app, order_id)[-1].reason == "nothing left to report: 67.56 EUR already reported"
     assert len(events(app, order_id)) == 1
+
+
+@pytest.mark.parametrize(
+    ("browser", "customer_index", "settings"),
+    [
+        (True, 0, {}),
+        (False, 1, {"content_id_source": "reference", "value_tax_incl": False}),
+    ],
+)
+def test_payloads_pass_the_sandboxs_meta_validation(app, make_order, browser, customer_index, settings):
+    """The events we store are what Meta accepts (the sandbox emulates its rules: DOMAIN.md §3)."""
+    order_id = make_order("PS_OS_PAYMENT", browser=browser, customer_index=customer_index)
+    configure(app, **settings)
+    change(app, order_id, "PS_OS_REFUND")
+    event = json.loads(events(app, order_id)[0].payload_json)
+    assert first_error([event], time.time()) is None
