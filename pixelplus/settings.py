@@ -9,7 +9,7 @@ import ipaddress
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -229,8 +229,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def field_names() -> tuple[str, ...]:
-    """Return the settings' field names in display order."""
-    return tuple(f.name for f in fields(RefundSettings))
