@@ -460,30 +460,25 @@ def insert_orders(shop_data, states: list[OrderState]) -> list[int]:
     product = db.session.get(Product, shop_data["product_ids"][0])
     now = utcnow()
     total_incl = product.price_tax_incl
-    first_id = (db.session.scalar(select(func.max(Order.id))) or 0) + 1
-    ids = list(range(first_id, first_id + len(states)))
     letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    db.session.execute(
-        insert(Order),
-        [
-            {
-                "id": order_id,
-                "reference": "BULK" + "".join(letters[(order_id // 26**k) % 26] for k in range(5)),
-                "customer_id": shop_data["customer_ids"][0],
-                "currency": "EUR",
-                "payment_method": "Bank wire",
-                "total_products_tax_excl": product.price_tax_excl,
-                "total_products_tax_incl": total_incl,
-                "total_shipping_tax_excl": Decimal("0"),
-                "total_shipping_tax_incl": Decimal("0"),
-                "valid": state.logable,
-                "current_state_id": state.id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for order_id, state in zip(ids, states, strict=True)
-        ],
-    )
+    rows = [
+        {
+            "reference": "BULK" + "".join(letters[(n // 26**k) % 26] for k in range(5)),
+            "customer_id": shop_data["customer_ids"][0],
+            "currency": "EUR",
+            "payment_method": "Bank wire",
+            "total_products_tax_excl": product.price_tax_excl,
+            "total_products_tax_incl": total_incl,
+            "total_shipping_tax_excl": Decimal("0"),
+            "total_shipping_tax_incl": Decimal("0"),
+            "valid": state.logable,
+            "current_state_id": state.id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for n, state in enumerate(states)
+    ]
+    ids = list(db.session.scalars(insert(Order).returning(Order.id, sort_by_parameter_order=True), rows))
     db.session.execute(
         insert(OrderLine),
         [
