@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -78,16 +79,23 @@ def app_ctx(app):
 class Staff:
     """One employee per role, with their API keys."""
 
-    def __init__(self, app):
-        from shop.cli import create_employee
+    _password_hash: str | None = None  # hashing is deliberately slow: do it once per session
 
+    def __init__(self, app):
+        from shop.models import Employee
+
+        if Staff._password_hash is None:
+            Staff._password_hash = generate_password_hash(PASSWORD)
         self.keys: dict[str, str] = {}
         self.ids: dict[str, int] = {}
         with app.app_context():
             for role in ROLES:
-                employee, key = create_employee(f"{role}@shop.test", role, PASSWORD)
-                self.keys[role] = key
+                employee = Employee(email=self.email(role), role=role, password_hash=Staff._password_hash)
+                self.keys[role] = employee.new_api_key()
+                db.session.add(employee)
+                db.session.flush()
                 self.ids[role] = employee.id
+            db.session.commit()
 
     def email(self, role: str) -> str:
         return f"{role}@shop.test"
