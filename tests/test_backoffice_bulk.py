@@ -43,15 +43,15 @@ def place_many(app, shop_data, count: int, state_key: str = "PS_OS_PAYMENT") -> 
     with app.app_context():
         product = db.session.get(Product, shop_data["product_ids"][1])
         state = OrderState.by_key(state_key)
-        start = db.session.scalar(select(func.coalesce(func.max(Order.id), 0))) + 1
-        ids = list(range(start, start + count))
+        # Ids come from the database (PostgreSQL's sequences must advance); references identify the rows.
+        first = db.session.scalar(select(func.count()).select_from(Order)) + 10**6
+        references = [letters(first + index) for index in range(count)]
         now = utcnow()
         db.session.execute(
             insert(Order),
             [
                 {
-                    "id": order_id,
-                    "reference": letters(order_id),
+                    "reference": reference,
                     "customer_id": shop_data["customer_ids"][0],
                     "currency": "EUR",
                     "payment_method": "Card",
@@ -64,9 +64,10 @@ def place_many(app, shop_data, count: int, state_key: str = "PS_OS_PAYMENT") -> 
                     "created_at": now,
                     "updated_at": now,
                 }
-                for order_id in ids
+                for reference in references
             ],
         )
+        ids = list(db.session.scalars(select(Order.id).where(Order.reference.in_(references)).order_by(Order.id)))
         db.session.execute(
             insert(OrderLine),
             [

@@ -176,9 +176,7 @@ def bulk_status_confirm():
         f"{len(result.changed)} order(s) changed to {state.name}, {len(result.skipped)} skipped.",
         "success" if not result.skipped else "warning",
     )
-    references = dict(
-        db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).all()
-    )
+    references = dict(db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).all())
     return render_template(
         "backoffice/bulk_report.html",
         state=state,

@@ -4,12 +4,10 @@ import pytest
 from sqlalchemy import func, select
 
 from shop.models import Order, OrderState
-from tests.browser.conftest import browser, demo_database, no_horizontal_scroll, page, screenshot, site  # noqa: F401
-
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import no_horizontal_scroll, screenshot
 
 
-def test_select_all_enables_the_bulk_button_and_the_server_confirms(site, page):  # noqa: F811
+def test_select_all_enables_the_bulk_button_and_the_server_confirms(site, page):
     site.login(page, "admin")
     page.goto(f"{site.url}/admin/orders?per_page=20")
     bulk = page.get_by_role("button", name="Change order status")
@@ -41,7 +39,7 @@ def test_select_all_enables_the_bulk_button_and_the_server_confirms(site, page):
 
 
 @pytest.mark.parametrize("width", [1366, 390])
-def test_back_office_pages_fit_the_screen(site, browser, width):  # noqa: F811
+def test_back_office_pages_fit_the_screen(site, browser, width):
     context = browser.new_context(viewport={"width": width, "height": 850})
     context.set_default_timeout(10_000)
     tab = context.new_page()
