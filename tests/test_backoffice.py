@@ -221,7 +221,7 @@ def test_status_change_adds_history_row_and_flash(app, client, auth, make_order,
     response = client.post(f"/admin/orders/{order_id}/status", data={"state_id": refunded}, follow_redirects=True)
     html = page_text(response)
     assert response.status_code == 200
-    assert "status changed to Refunded" in html
+    assert f"Status changed to Refunded (order {reference_of(app, order_id)})." in html
     assert re.search(r'id="order-state"><span class="badge state-badge"[^>]*>Refunded</span>', html)
     history = html[html.index('id="history"') :]
     assert history.index("Refunded") < history.index("Payment accepted")  # newest first

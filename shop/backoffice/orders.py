@@ -86,7 +86,7 @@ def change_order_status(order_id: int):
         flash(f"Order {order.reference} is already in state {new_state.name}: nothing changed.", "error")
         return redirect(back)
     db.session.commit()
-    flash(f"Order {order.reference}: status changed to {new_state.name}.", "success")
+    flash(f"Status changed to {new_state.name} (order {order.reference}).", "success")
     return redirect(back)
 
 
