@@ -154,19 +154,32 @@ def status_counts(filters: EventFilter) -> dict[str, int]:
     return counts
 
 
-def iter_events(filters: EventFilter) -> Iterator[OutboxEvent]:
-    """Yield every event matching the filter, newest first, a chunk at a time (for exports)."""
-    before = None
+def events_chunk(filters: EventFilter, before: int | None, size: int | None = None) -> list[OutboxEvent]:
+    """Return the next chunk of events matching the filter, newest first, older than before."""
+    query = select(OutboxEvent).where(*filters.conditions())
+    if before is not None:
+        query = query.where(OutboxEvent.id < before)
+    return list(db.session.scalars(query.order_by(OutboxEvent.id.desc()).limit(size or EXPORT_CHUNK)))
+
+
+def export(filters: EventFilter, fmt: str, app) -> Iterator[str]:
+    """Yield the export of the filtered list (csv or json) a chunk at a time, for a streamed response.
+
+    Each chunk is read in its own short app context, closed before the chunk is yielded: a context held
+    across a yield would be popped out of order by whatever runs between two reads of the body.
+    """
+    yield CSV_HEADER if fmt == "csv" else "["
+    before, first = None, True
     while True:
-        query = select(OutboxEvent).where(*filters.conditions())
-        if before is not None:
-            query = query.where(OutboxEvent.id < before)
-        rows = list(db.session.scalars(query.order_by(OutboxEvent.id.desc()).limit(EXPORT_CHUNK)))
-        if not rows:
-            return
-        yield from rows
-        before = rows[-1].id
-        db.session.expunge_all()  # keep memory flat over millions of rows
+        with app.app_context():
+            rows = events_chunk(filters, before)
+            if not rows:
+                break
+            text = csv_text(rows) if fmt == "csv" else json_text(rows, first)
+            before, first = rows[-1].id, False
+        yield text
+    if fmt == "json":
+        yield "\n]\n"
 
 
 def event_json(event: OutboxEvent) -> dict:
@@ -227,21 +240,19 @@ CSV_COLUMNS = (
 )
 
 
-def csv_lines(events: Iterator[OutboxEvent]) -> Iterator[str]:
-    """Yield the CSV export, header first, one line per event."""
+def _csv_row(values) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    csv.writer(buffer).writerow(values)
+    return buffer.getvalue()
 
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
 
-    writer.writerow(CSV_COLUMNS)
-    yield flush()
-    for event in events:
-        writer.writerow(
+CSV_HEADER = _csv_row(CSV_COLUMNS)
+
+
+def csv_text(events: list[OutboxEvent]) -> str:
+    """Return CSV lines for events, one line each."""
+    return "".join(
+        _csv_row(
             [
                 event.id,
                 _iso(event.created_at),
@@ -259,19 +270,16 @@ def csv_lines(events: Iterator[OutboxEvent]) -> Iterator[str]:
                 event.payload_json,
             ]
         )
-        yield flush()
+        for event in events
+    )
 
 
-def json_lines(events: Iterator[OutboxEvent]) -> Iterator[str]:
-    """Yield the JSON export: one array, one event per line."""
+def json_text(events: list[OutboxEvent], first: bool) -> str:
+    """Return events as JSON array items, one per line (first: no leading comma)."""
     from pixelplus.graph import dumps
 
-    yield "["
-    first = True
-    for event in events:
-        yield ("\n" if first else ",\n") + dumps(event_json(event))
-        first = False
-    yield "\n]\n"
+    items = ",\n".join(dumps(event_json(event)) for event in events)
+    return ("\n" if first else ",\n") + items
 
 
 def _iso(moment: datetime | None) -> str | None:

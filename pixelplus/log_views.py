@@ -4,7 +4,7 @@ Resend, and the decisions list (/admin/pixelplus/decisions).
 Every employee may read them (testers debug with them); only merchants may resend a failed event.
 """
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import DateField, SelectField, StringField, SubmitField
@@ -140,12 +140,11 @@ def export_json():
 
 def _export(fmt: str) -> Response:
     _form, filters, _per = _event_filters()
-    rows = event_log.iter_events(filters)
-    lines = event_log.csv_lines(rows) if fmt == "csv" else event_log.json_lines(rows)
+    app = current_app._get_current_object()
     name = f"pixelplus-events-{utcnow():%Y%m%d-%H%M%S}.{fmt}"
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     return Response(
-        stream_with_context(lines),
+        event_log.export(filters, fmt, app),
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )

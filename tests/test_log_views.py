@@ -192,6 +192,21 @@ def test_exports_follow_the_filter(client, auth, log_data):
     assert events[2]["response"]["fbtrace_id"] == "TraceSent"
 
 
+def test_exports_stream_in_chunks(client, auth, app, monkeypatch):
+    from pixelplus import event_log
+
+    monkeypatch.setattr(event_log, "EXPORT_CHUNK", 2)
+    with app.app_context():
+        ids = add_events(5)
+    auth.login("tester")
+    events = json.loads(client.get("/admin/pixelplus/events/export.json").get_data(as_text=True))
+    assert [e["id"] for e in events] == ids[::-1]
+    lines = client.get("/admin/pixelplus/events/export.csv").get_data(as_text=True).splitlines()
+    assert lines[0].startswith("id,created_at,") and len(lines) == 6
+    empty = client.get("/admin/pixelplus/events/export.json?status=failed").get_data(as_text=True)
+    assert json.loads(empty) == []
+
+
 def test_the_decisions_list_filters_by_outcome_and_reference(client, auth, log_data):
     auth.login("tester")
     html = page(client, "/admin/pixelplus/decisions")
