@@ -101,6 +101,15 @@ def _sqlite_pragmas(app: Flask) -> None:
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()
 
+    @event.listens_for(engine, "savepoint")
+    def _begin_before_savepoint(connection, _name):
+        # Python's sqlite3 opens a transaction only before a write. A SAVEPOINT issued before any
+        # write would itself become the outermost transaction, and releasing it would COMMIT:
+        # a bulk change could not be rolled back as a whole. Open the real transaction first.
+        dbapi_connection = connection.connection.dbapi_connection
+        if not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")
+
 
 def _json_errors_under_api(app: Flask) -> None:
     """Answer unknown URLs and wrong methods under /api in the JSON error shape, not HTML."""
