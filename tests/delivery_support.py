@@ -1,5 +1,6 @@
 """Helpers for the delivery tests: a scriptable Graph endpoint over real HTTP, settings and outbox rows."""
 
+import hashlib
 import json
 import threading
 import time
@@ -133,3 +134,40 @@ class QuickLiveServer(LiveServer):
     def __init__(self, app):
         super().__init__(app)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+
+
+def sandbox_event(n: int, bogus: bool = False) -> dict:
+    """Return a Refund event the sandbox accepts (or rejects for an unknown key, when bogus)."""
+    event = {
+        "event_name": "Refund",
+        "event_time": int(time.time()),
+        "event_id": f"refund-e2e-{uuid.uuid4().hex[:12]}-{n}",
+        "action_source": "system_generated",
+        "user_data": {
+            "em": [hashlib.sha256(f"customer{n}@example.com".encode()).hexdigest()],
+            "external_id": [hashlib.sha256(str(n).encode()).hexdigest()],
+        },
+        "custom_data": {"value": 10 + n, "currency": "EUR", "order_id": str(n)},
+    }
+    if bogus:
+        event["bogus"] = "Meta rejects keys it does not know"
+    return event
+
+
+def queue(app, events: list[dict], test_event_code: str | None = None) -> list[int]:
+    """Put events into the outbox for the demo pixel, as they are; return the row ids."""
+    with app.app_context():
+        rows = [
+            OutboxEvent(
+                destination=META_CAPI,
+                target=app.config["DEMO_PIXEL_ID"],
+                event_name=e["event_name"],
+                event_id=e["event_id"],
+                test_event_code=test_event_code,
+                payload_json=json.dumps(e),
+            )
+            for e in events
+        ]
+        db.session.add_all(rows)
+        db.session.commit()
+        return [r.id for r in rows]

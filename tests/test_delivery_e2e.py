@@ -1,6 +1,5 @@
 """Delivery end to end over real HTTP: the back office, the dispatcher and the embedded Meta sandbox."""
 
-import hashlib
 import json
 import os
 import signal
@@ -8,7 +7,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 import pytest
@@ -18,11 +16,12 @@ from sqlalchemy import func, select
 from extensions import db
 from pixelplus.dispatcher import Dispatcher, Summary
 from pixelplus.meta import MetaCapiSender
-from pixelplus.models import FAILED, META_CAPI, PENDING, SENT, DeliveryAttempt, OutboxEvent
+from pixelplus.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent
 from pixelplus.settings import save_settings
 from pixelplus.worker import stop_thread
 from shop.models import OrderState
 from tests.conftest import wait_for
+from tests.delivery_support import queue, sandbox_event
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -173,41 +172,6 @@ def test_a_bad_token_fails_at_once_with_metas_190_message(shop, make_order, auth
     page = client.get(f"/admin/pixelplus/events/{row.id}").get_data(as_text=True)
     assert "Invalid OAuth access token" in page and "code 190" in page
     assert "EAABwrongTokenWrongTokenWrong1234" not in page
-
-
-def sandbox_event(n: int, bogus: bool = False) -> dict:
-    event = {
-        "event_name": "Refund",
-        "event_time": int(time.time()),
-        "event_id": f"refund-e2e-{uuid.uuid4().hex[:12]}-{n}",
-        "action_source": "system_generated",
-        "user_data": {
-            "em": [hashlib.sha256(f"customer{n}@example.com".encode()).hexdigest()],
-            "external_id": [hashlib.sha256(str(n).encode()).hexdigest()],
-        },
-        "custom_data": {"value": 10 + n, "currency": "EUR", "order_id": str(n)},
-    }
-    if bogus:
-        event["bogus"] = "Meta rejects keys it does not know"
-    return event
-
-
-def queue(app, events: list[dict], test_event_code: str | None = None) -> list[int]:
-    with app.app_context():
-        rows = [
-            OutboxEvent(
-                destination=META_CAPI,
-                target=app.config["DEMO_PIXEL_ID"],
-                event_name=e["event_name"],
-                event_id=e["event_id"],
-                test_event_code=test_event_code,
-                payload_json=json.dumps(e),
-            )
-            for e in events
-        ]
-        db.session.add_all(rows)
-        db.session.commit()
-        return [r.id for r in rows]
 
 
 @pytest.mark.parametrize("dispatch_mode", ["worker"])
