@@ -6,6 +6,7 @@ CSRF on and the dispatcher in a background thread, exactly as `make demo` runs i
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from tests.conftest import LiveServer
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# A phone's viewport (iPhone 12 to 15 class), for the "no sideways scroll" checks.
+PHONE = {"width": 390, "height": 844}
 # The demo logins `shop init-demo` creates.
 DEMO_PASSWORDS = {role: f"demo-{role}" for role in ("superadmin", "admin", "merchant", "tester")}
 CHROMIUM_ARGS = [
@@ -120,11 +123,11 @@ def page(browser):
     context.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/screenshots/ and return its path."""
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot (the full page, or only the viewport) under test-artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
@@ -133,4 +136,46 @@ def no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
-__all__ = ["Site", "screenshot", "no_horizontal_scroll", "select"]
+# Every form field must have a label and every button a name; the browser resolves both.
+_ACCESSIBILITY_PROBLEMS = """() => {
+  const text = (node) => (node ? node.textContent.replace(/\\s+/g, " ").trim() : "");
+  const byIds = (ids) => (ids || "").split(/\\s+/).map((id) => text(document.getElementById(id))).join(" ").trim();
+  const describe = (el) => el.outerHTML.slice(0, 160);
+  const problems = [];
+  for (const el of document.querySelectorAll("input, select, textarea")) {
+    const type = (el.getAttribute("type") || "").toLowerCase();
+    if (["hidden", "submit", "button", "reset", "image"].includes(type)) continue;
+    const labelled = [...(el.labels || [])].some((label) => text(label))
+      || (el.getAttribute("aria-label") || "").trim() || byIds(el.getAttribute("aria-labelledby"));
+    if (!labelled) problems.push("field without a label: " + describe(el));
+  }
+  for (const el of document.querySelectorAll("button, a.btn, input[type=submit], input[type=button]")) {
+    const name = (el.getAttribute("aria-label") || "").trim() || byIds(el.getAttribute("aria-labelledby"))
+      || text(el) || (el.value || "").trim() || (el.getAttribute("title") || "").trim();
+    if (!name) problems.push("button without a name: " + describe(el));
+  }
+  return problems;
+}"""
+
+
+def accessibility_problems(page) -> list[str]:
+    """List the current page's form fields without a label and buttons without a name."""
+    return page.evaluate(_ACCESSIBILITY_PROBLEMS)
+
+
+def reload_until(page, locator, expected: str, timeout: float = 15.0) -> None:
+    """Reload the page until locator contains expected (for pages that do not refresh themselves)."""
+    from playwright.sync_api import expect
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            expect(locator).to_contain_text(expected, timeout=500)
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            page.reload()
+
+
+__all__ = ["Site", "screenshot", "no_horizontal_scroll", "accessibility_problems", "reload_until", "select"]
