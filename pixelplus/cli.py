@@ -66,8 +66,11 @@ def worker_command(poll: float | None) -> None:
 
 
 @pixelplus_cli.command("purge")
-@click.option("--days", type=click.IntRange(min=0), required=True, help="Keep sent events this many days.")
+@click.option("--days", type=click.IntRange(min=0), required=True, help="Keep sent events whole this many days.")
 def purge_command(days: int) -> None:
-    """Delete sent events older than N days and their attempts; pending and failed ones stay."""
+    """Purge sent events older than N days: payloads, answers and attempts go; pending and failed stay."""
     events, attempts = purge_sent(days)
-    click.echo(f"purged {events} sent event(s) older than {days} day(s) and {attempts} attempt(s)")
+    click.echo(
+        f"purged {events} sent event(s) older than {days} day(s) and {attempts} attempt(s); "
+        "their event ids and values stay so no refund is reported twice"
+    )

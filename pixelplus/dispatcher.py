@@ -354,32 +354,51 @@ def requeue(event: OutboxEvent) -> None:
 
 
 PURGE_CHUNK = 1000
+# What a purged event's payload becomes: its personal data is gone, the row itself stays (see purge_sent).
+PURGED_PAYLOAD = "{}"
 
 
 def purge_sent(days: int) -> tuple[int, int]:
-    """Delete sent events older than days, and attempts left carrying none; return both counts."""
-    from pixelplus.models import Decision
+    """Purge sent events older than days: their payload, answer and attempts; return both counts.
 
+    The rows themselves stay, reduced to order, event_id, value and sent date: the module adds up what
+    earlier Refund events reported (and counts them for the next event_id), so deleting them would let a
+    later status change report the same money again. Pending and failed events are never touched.
+    """
     cutoff = utcnow() - timedelta(days=days)
     events = attempts = 0
+    last_id = 0
     while True:
         ids = db.session.scalars(
-            select(OutboxEvent.id).where(OutboxEvent.status == SENT, OutboxEvent.sent_at < cutoff).limit(PURGE_CHUNK)
+            select(OutboxEvent.id)
+            .where(
+                OutboxEvent.status == SENT,
+                OutboxEvent.sent_at < cutoff,
+                OutboxEvent.id > last_id,
+                OutboxEvent.payload_json != PURGED_PAYLOAD,
+            )
+            .order_by(OutboxEvent.id)
+            .limit(PURGE_CHUNK)
         ).all()
         if not ids:
             break
         attempt_ids = db.session.scalars(
             select(attempt_event.c.attempt_id).where(attempt_event.c.outbox_event_id.in_(ids)).distinct()
         ).all()
-        # The decision stays (it says what happened and why); only its link to the purged row goes.
-        db.session.execute(update(Decision).where(Decision.outbox_event_id.in_(ids)).values(outbox_event_id=None))
         db.session.execute(delete(attempt_event).where(attempt_event.c.outbox_event_id.in_(ids)))
-        db.session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(ids)))
+        db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids))
+            .values(payload_json=PURGED_PAYLOAD, response_json=None, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
         if attempt_ids:
+            # An attempt that also carried a younger event stays until that one is purged too.
             still_used = select(attempt_event.c.attempt_id).where(attempt_event.c.attempt_id.in_(attempt_ids))
             orphans = and_(DeliveryAttempt.id.in_(attempt_ids), DeliveryAttempt.id.not_in(still_used))
             result = db.session.execute(delete(DeliveryAttempt).where(orphans))
             attempts += result.rowcount
         events += len(ids)
+        last_id = ids[-1]
         db.session.commit()
     return events, attempts

@@ -3,6 +3,7 @@
 import json
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -276,7 +277,7 @@ def test_a_failed_event_is_requeued_with_the_same_event_id(dispatcher, graph):
         requeue(row)
 
 
-def test_purge_deletes_only_old_sent_events_and_their_attempts(dispatcher, graph, make_order):
+def test_purge_empties_old_sent_events_and_drops_their_attempts(dispatcher, graph, make_order):
     order_id = make_order()
     old, recent = add_events(1), add_events(1)
     dispatcher.run_once()
@@ -298,11 +299,17 @@ def test_purge_deletes_only_old_sent_events_and_their_attempts(dispatcher, graph
 
     assert purge_sent(30) == (1, 0)  # the old event shared its attempt with the recent one: it stays
 
-    assert [r.id for r in rows()] == recent + failed + pending
+    by_id = {r.id: r for r in rows()}
+    purged = by_id[old[0]]
+    assert purged.status == SENT and purged.payload_json == "{}" and purged.response_json is None
+    assert purged.value == Decimal("12.30") and purged.event_id and purged.order_id is None
+    assert purged.attempt_rows == []
+    assert all(by_id[i].payload_json != "{}" for i in recent + failed + pending)
     assert db.session.scalar(select(func.count()).select_from(DeliveryAttempt)) == attempts_before
-    assert db.session.scalars(select(Decision).filter_by(reason="purge test")).one().outbox_event_id is None
-    assert purge_sent(0) == (1, 1)
-    assert {r.status for r in rows()} == {FAILED, PENDING}
+    assert db.session.scalars(select(Decision).filter_by(reason="purge test")).one().outbox_event_id == old[0]
+    assert purge_sent(30) == (0, 0)  # already purged
+    assert purge_sent(0) == (1, 1)  # the recent one, and now the attempt nobody shares
+    assert [r.status for r in rows() if r.payload_json != "{}"] == [FAILED, PENDING]
 
 
 def test_backoff_grows_and_is_capped():

@@ -101,8 +101,9 @@ def test_thread_mode_picks_up_retries_without_a_new_commit(app, api, enabled, ma
     assert row.attempts == 2
 
 
-def test_purge_command_deletes_old_sent_events_only(app, api, enabled, make_order):
-    refund(api, app, make_order("PS_OS_PAYMENT"))
+def test_purge_command_keeps_what_was_reported_so_nothing_counts_twice(app, api, enabled, make_order):
+    order_id = make_order("PS_OS_PAYMENT")
+    refund(api, app, order_id)
     app.test_cli_runner().invoke(args=["pixelplus", "dispatch"])
     with app.app_context():
         db.session.execute(OutboxEvent.__table__.update().values(sent_at=utcnow() - timedelta(days=100)))
@@ -113,7 +114,14 @@ def test_purge_command_deletes_old_sent_events_only(app, api, enabled, make_orde
 
     assert result.exit_code == 0, result.output
     assert "purged 1 sent event(s) older than 90 day(s) and 1 attempt(s)" in result.output
-    assert [r.status for r in rows(app)] == [PENDING]
+    purged, pending = rows(app)
+    assert (purged.status, purged.payload_json, purged.order_id) == (SENT, "{}", order_id)
+    assert pending.status == PENDING and pending.payload["event_name"] == "Refund"
+    # The order moves on to Canceled: its refund was already reported, purge or not, so no new event.
+    with app.app_context():
+        canceled = OrderState.by_key("PS_OS_CANCELED").id
+    assert api.post(f"/api/orders/{order_id}/status", {"state_id": canceled}, role="admin").status_code == 200
+    assert len(rows(app)) == 2
     result = app.test_cli_runner().invoke(args=["pixelplus", "purge", "--days", "-1"])
     assert result.exit_code != 0
 
