@@ -33,7 +33,7 @@ class EventFilterForm(FlaskForm):
         csrf = False
 
     status = SelectField(
-        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES]
+        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES], default=""
     )
     reference = StringField(
         "Order reference",
@@ -58,7 +58,7 @@ class DecisionFilterForm(FlaskForm):
         csrf = False
 
     outcome = SelectField(
-        "Outcome", choices=[choice("", "All")] + [choice(o, o.capitalize()) for o in event_log.OUTCOMES]
+        "Outcome", choices=[choice("", "All")] + [choice(o, o.capitalize()) for o in event_log.OUTCOMES], default=""
     )
     reference = StringField(
         "Order reference",

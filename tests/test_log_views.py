@@ -88,6 +88,9 @@ def test_the_log_lists_events_newest_first_with_counts_per_status(client, auth, 
     for status in ("pending", "sent", "failed"):
         assert f'data-status="{status}"' in html
     assert "Sent events" in html and "Decisions" in html  # the menu entries
+    assert "Not a valid choice" not in html and "is-invalid" not in html
+    assert "is-invalid" not in page(client, "/admin/pixelplus/decisions")
+    assert "Not a valid choice" in page(client, "/admin/pixelplus/events?status=lost")
 
 
 def test_the_log_filters_by_status_reference_test_code_and_date(client, auth, log_data, app):
