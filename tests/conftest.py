@@ -69,6 +69,18 @@ def app(app_config):
         db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _push_request_context():
+    """Replace pytest-flask's context kept open for the whole test: as in production, each request
+    gets its own app context, so no signed-in user or database session carries over between requests."""
+
+
+@pytest.fixture
+def client(app):
+    """A test client that, unlike pytest-flask's, keeps no request context alive after a request."""
+    return app.test_client()
+
+
 @pytest.fixture
 def app_ctx(app):
     """An application context for tests that use the models directly."""

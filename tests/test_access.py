@@ -8,7 +8,6 @@ without touching this file: it must declare a permission, refuse anonymous calle
 import re
 
 import pytest
-from flask import g
 from sqlalchemy import func, select
 
 from app import create_app
@@ -87,9 +86,6 @@ def browsers(app, staff) -> dict:
 
 
 def call(client, method: str, url: str, headers: dict | None = None):
-    # pytest-flask keeps one app context for the whole test, so flask-login's per-request user
-    # (g._login_user) would carry over from the previous request, another role's.
-    g.pop("_login_user", None)
     kwargs = {"json": {}} if is_api(url) and method in UNSAFE_METHODS else {}
     response = client.open(url, method=method, headers=headers or {}, **kwargs)
     response.get_data()
