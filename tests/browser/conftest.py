@@ -84,13 +84,19 @@ class Site:
 
 
 @pytest.fixture
-def site(demo_database, tmp_path):
+def site_config() -> dict:
+    """Extra configuration for the served shop; a test module overrides this fixture to change it."""
+    return {}
+
+
+@pytest.fixture
+def site(demo_database, tmp_path, site_config):
     """The demo shop on a loopback port, Pixel Plus pointed at its own embedded sandbox."""
     from pixelplus.settings import save_settings
 
     path = tmp_path / "shop.sqlite"
     shutil.copyfile(demo_database, path)
-    app = create_app({**_site_config(path), "PIXELPLUS_DISPATCH": "thread"})
+    app = create_app({**_site_config(path), "PIXELPLUS_DISPATCH": "thread", **site_config})
     with LiveServer(app) as live:
         with app.app_context():
             save_settings({"graph_url": f"{live.url}/sandbox/graph"})
