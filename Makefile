@@ -24,7 +24,7 @@ install-test: $(VENV)/.installed-test
 
 ## Install, create the demo shop (idempotent), print the demo logins, and serve it on http://$(HOST):$(PORT)
 demo: install
-	$(FLASK) shop init-demo
+	FLASK_PIXELPLUS_DEMO_GRAPH_URL=http://$(HOST):$(PORT)/sandbox/graph $(FLASK) shop init-demo
 	@echo "Back office: http://$(HOST):$(PORT)/admin   Storefront: http://$(HOST):$(PORT)/   Meta sandbox: http://$(HOST):$(PORT)/sandbox/"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
