@@ -46,7 +46,7 @@ def login():
         )
         if employee is not None and employee.active and employee.check_password(form.password.data):
             login_user(employee)
-            return redirect(_safe_next(request.args.get("next")) or url_for("backoffice.orders"))
+            return redirect(safe_next(request.args.get("next")) or url_for("backoffice.orders"))
         form.password.errors.append("Wrong e-mail or password.")
     return render_template("backoffice/login.html", form=form)
 
@@ -60,8 +60,8 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-def _safe_next(target: str | None) -> str | None:
-    """Only follow a ``next`` that stays on this site."""
+def safe_next(target: str | None) -> str | None:
+    """Return target when it is a path on this site (never another host), else None."""
     if not target:
         return None
     parts = urlsplit(target)

@@ -1,7 +1,6 @@
 """Back-office orders: list with filters, order page, status changes (one and bulk), partial refunds."""
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from core.access import requires
 from extensions import db
+from shop.auth import safe_next
 from shop.backoffice import bp
 from shop.backoffice.forms import (
     BulkConfirmForm,
@@ -74,7 +74,7 @@ def change_order_status(order_id: int):
     """Change one order's status (from the order page or a row of the list)."""
     order = _order_or_404(order_id)
     form = StatusForm()
-    back = _safe_next(form.next.data) or url_for("backoffice.order", order_id=order.id)
+    back = safe_next(form.next.data) or url_for("backoffice.order", order_id=order.id)
     if not form.validate():
         _flash_errors(form)
         return redirect(back)
@@ -262,13 +262,3 @@ def _flash_errors(form) -> None:
             flash(f"{field.label.text}: {error}", "error")
     for error in form.form_errors:
         flash(error, "error")
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only follow a ``next`` that stays on this site."""
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
