@@ -13,6 +13,13 @@ from pixelplus.models import OutboxEvent
 from shop.models import Order, OrderState
 from tests.browser.conftest import PHONE, accessibility_problems, no_horizontal_scroll, reload_until, screenshot
 
+# The tester's lists, checked at a phone's width.
+PHONE_PAGES = {
+    "sent-events-log": "/admin/pixelplus/events",
+    "decisions": "/admin/pixelplus/decisions",
+    "sandbox": "/sandbox/",
+}
+
 
 @pytest.fixture
 def site_config():
@@ -158,6 +165,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
     assert accessibility_problems(tester) == []
     screenshot(tester, "journey4-sent-events-log", full_page=False)
     tester.set_viewport_size(PHONE)
-    tester.reload()
-    assert no_horizontal_scroll(tester), "the sent-events log scrolls sideways on a phone"
-    screenshot(tester, "journey4-sent-events-log-phone")
+    for name, path in PHONE_PAGES.items():
+        tester.goto(f"{site.url}{path}")
+        assert no_horizontal_scroll(tester), f"{path} scrolls sideways on a phone"
+        screenshot(tester, f"journey4-{name}-phone")
