@@ -41,6 +41,7 @@ def change_state(
 
     order.current_state = new_state
     order.valid = new_state.logable
+    order.updated_at = at
     if new_state.paid:
         _record_payment_of_unpaid(order, at)
     db.session.flush()
