@@ -2,10 +2,12 @@
 
 python -m tests.bench            # all of them
 python -m tests.bench sandbox    # only tests/bench/bench_sandbox.py
+python -m tests.bench --full     # the issue's full sizes (BENCH_FULL=1: 10,000 orders, 1,000,000 events)
 """
 
 import importlib
 import json
+import os
 import pkgutil
 import platform
 import sys
@@ -31,6 +33,9 @@ def benchmark_names(wanted: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run the benchmarks and report."""
+    if "--full" in argv:
+        os.environ["BENCH_FULL"] = "1"
+        argv = [arg for arg in argv if arg != "--full"]
     results: dict[str, dict] = {}
     for name in benchmark_names(argv):
         module = importlib.import_module(f"tests.bench.{name}")
@@ -68,8 +73,6 @@ def _show(value) -> str:
 
 
 def _cpus() -> int | None:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
