@@ -233,7 +233,7 @@ class Dispatcher:
         except Exception as error:  # a bug or a broken setting must not leave the rows leased forever
             db.session.rollback()
             log.exception("sending %d event(s) to %s failed", len(items), batch.destination)
-            answer = _crashed(f"{type(error).__name__} while sending")
+            answer = GraphAnswer.unsent(f"{type(error).__name__} while sending", retryable=True)
         summary.requests += 1
         verdict = sender.classify(answer)
         if verdict == BAD_EVENT and len(items) > 1:
@@ -316,24 +316,6 @@ def _split(items: list[Item], blamed: int | None) -> list[list[Item]]:
         return [[items[blamed]], items[:blamed] + items[blamed + 1 :]]
     middle = len(items) // 2
     return [items[:middle], items[middle:]]
-
-
-def _crashed(message: str) -> GraphAnswer:
-    """An answer standing for a send that raised: retried like a network error."""
-    return GraphAnswer(
-        ok=False,
-        http_status=None,
-        body=None,
-        events_received=None,
-        fbtrace_id=None,
-        error_message=message,
-        error_code=None,
-        error_subcode=None,
-        retryable=True,
-        duration_ms=0,
-        request_url="",
-        request_body="",
-    )
 
 
 class NotFailed(Exception):

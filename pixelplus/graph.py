@@ -45,6 +45,24 @@ class GraphAnswer:
     is_transient: bool | None = None
     response_text: str | None = None
 
+    @classmethod
+    def unsent(cls, message: str, retryable: bool, request_url: str = "") -> "GraphAnswer":
+        """An answer for a request that never reached the Graph API (refused before, or crashed)."""
+        return cls(
+            ok=False,
+            http_status=None,
+            body=None,
+            events_received=None,
+            fbtrace_id=None,
+            error_message=message,
+            error_code=None,
+            error_subcode=None,
+            retryable=retryable,
+            duration_ms=0,
+            request_url=request_url,
+            request_body="",
+        )
+
     @property
     def bad_event(self) -> bool:
         """Return True when Meta rejected the batch because of an invalid event (code 100, 2804xxx)."""

@@ -42,9 +42,9 @@ class MetaCapiSender:
         token = getattr(settings, "access_token", None)
         url = f"{(settings.graph_url or '').rstrip('/')}/{settings.api_version}/{target}/events"
         if not token:
-            return _refused(url, "no access token is configured in the Pixel Plus settings")
+            return GraphAnswer.unsent("no access token is configured in the Pixel Plus settings", False, url)
         if not settings.graph_url or not settings.api_version:
-            return _refused(url, "the Graph API URL or version is missing in the Pixel Plus settings")
+            return GraphAnswer.unsent("the Graph API URL or version is missing in the Pixel Plus settings", False, url)
         return self.client.post_events(
             settings.graph_url, settings.api_version, target, token, events, test_event_code or None
         )
@@ -79,21 +79,3 @@ class MetaCapiSender:
             if match and int(match.group(1)) < count:
                 return int(match.group(1))
         return None
-
-
-def _refused(url: str, reason: str) -> GraphAnswer:
-    """An answer for a request that could not be made because the settings are incomplete."""
-    return GraphAnswer(
-        ok=False,
-        http_status=None,
-        body=None,
-        events_received=None,
-        fbtrace_id=None,
-        error_message=reason,
-        error_code=None,
-        error_subcode=None,
-        retryable=False,
-        duration_ms=0,
-        request_url=url,
-        request_body="",
-    )
