@@ -19,8 +19,19 @@ TOKEN = "EAABtestTokenForPixelPlusTests0000000000000000000000000000Zq9x2Q"
 def configure(app, **changes) -> None:
     """Enable the module (pixel id and token set) with these setting changes."""
     with app.app_context():
-        save_settings({"enabled": True, "pixel_id": PIXEL_ID, "access_token": TOKEN, **changes})
+        save_settings({"enabled": True, "pixel_id": PIXEL_ID, "access_token": TOKEN} | changes)
         db.session.commit()
+
+
+def use_sandbox(app, base_url: str, **changes) -> None:
+    """Enable the module against the sandbox served at base_url, with the demo pixel and token."""
+    sandbox = {
+        "pixel_id": app.config["DEMO_PIXEL_ID"],
+        "access_token": app.config["DEMO_ACCESS_TOKEN"],
+        "graph_url": f"{base_url}/sandbox/graph",
+        "api_version": "v21.0",
+    }
+    configure(app, **(sandbox | changes))
 
 
 def state_id(app, key_or_name: str) -> int:

@@ -17,11 +17,11 @@ from extensions import db
 from pixelplus.dispatcher import Dispatcher, Summary
 from pixelplus.meta import MetaCapiSender
 from pixelplus.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent
-from pixelplus.settings import save_settings
 from pixelplus.worker import stop_thread
 from shop.models import OrderState
 from tests.conftest import wait_for
 from tests.delivery_support import queue, sandbox_event
+from tests.pixelplus_support import use_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,8 +53,7 @@ def app_config(app_config, dispatch_mode, read_timeout):
 @pytest.fixture
 def shop(app, live, staff):
     """The module enabled against the live sandbox; the dispatch thread stopped after the test."""
-    with app.app_context():
-        enable_module(f"{live.url}/sandbox/graph", app.config["DEMO_ACCESS_TOKEN"], app.config["DEMO_PIXEL_ID"])
+    use_sandbox(app, live.url)
     session = requests.Session()
     session.headers.update(staff.headers("superadmin"))
     shop = type("Shop", (), {"url": live.url, "http": session, "app": app, "pixel": app.config["DEMO_PIXEL_ID"]})
@@ -62,20 +61,6 @@ def shop(app, live, staff):
     yield shop
     shop.http.delete(f"{live.url}/sandbox/api/faults")
     stop_thread(app)
-
-
-def enable_module(graph_url: str, token: str, pixel_id: str, test_event_code: str = "") -> None:
-    save_settings(
-        {
-            "enabled": True,
-            "pixel_id": pixel_id,
-            "access_token": token,
-            "graph_url": graph_url,
-            "api_version": "v21.0",
-            "test_event_code": test_event_code,
-        }
-    )
-    db.session.commit()
 
 
 def refund(shop, order_id: int) -> requests.Response:
@@ -158,8 +143,7 @@ def test_a_timed_out_send_is_resent_with_the_same_event_id_and_deduplicated(shop
 
 
 def test_a_bad_token_fails_at_once_with_metas_190_message(shop, make_order, auth, client):
-    with shop.app.app_context():
-        enable_module(f"{shop.url}/sandbox/graph", "EAABwrongTokenWrongTokenWrong1234", shop.pixel)
+    use_sandbox(shop.app, shop.url, access_token="EAABwrongTokenWrongTokenWrong1234")
     order_id = make_order("PS_OS_PAYMENT")
 
     refund(shop, order_id)
@@ -312,8 +296,7 @@ def test_the_token_appears_nowhere(shop, app, make_order, auth, client):
     set_faults(shop, error="transient", count=1)
     refund(shop, make_order("PS_OS_PAYMENT"))
     wait_for(lambda: settled(app), message="the first event")
-    with app.app_context():
-        enable_module(f"{shop.url}/sandbox/graph", token + "X", shop.pixel)  # Meta answers 190
+    use_sandbox(app, shop.url, access_token=token + "X")  # Meta answers 190
     refund(shop, make_order("PS_OS_PAYMENT"))
     rows = wait_for(lambda: settled(app, 2), message="the second event")
     assert sorted(r.status for r in rows) == [FAILED, SENT]

@@ -9,10 +9,10 @@ from app import create_app
 from core.dbtypes import utcnow
 from extensions import db
 from pixelplus.models import PENDING, SENT, OutboxEvent
-from pixelplus.settings import save_settings
 from pixelplus.worker import EXTENSION_KEY, dispatch_thread, stop_thread
 from shop.models import OrderState
 from tests.conftest import wait_for
+from tests.pixelplus_support import use_sandbox
 
 
 @pytest.fixture
@@ -28,17 +28,7 @@ def app_config(app_config, dispatch_mode):
 
 @pytest.fixture
 def enabled(app, live):
-    with app.app_context():
-        save_settings(
-            {
-                "enabled": True,
-                "pixel_id": app.config["DEMO_PIXEL_ID"],
-                "access_token": app.config["DEMO_ACCESS_TOKEN"],
-                "graph_url": f"{live.url}/sandbox/graph",
-                "api_version": "v21.0",
-            }
-        )
-        db.session.commit()
+    use_sandbox(app, live.url)
     yield live
     stop_thread(app)
 

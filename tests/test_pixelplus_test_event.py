@@ -7,24 +7,10 @@ from pixelplus.models import Decision, OutboxEvent
 from pixelplus.settings import load_settings, save_settings
 from pixelplus.test_event import build_test_event, sample_order
 from shop.models import Order
-from tests.pixelplus_support import TOKEN, configure
+from tests.pixelplus_support import TOKEN, configure, use_sandbox
 
 SETTINGS_URL = "/admin/pixelplus/settings"
 TEST_URL = "/admin/pixelplus/settings/test-event"
-
-
-def use_sandbox(app, live, **changes):
-    with app.app_context():
-        save_settings(
-            {
-                "enabled": True,
-                "pixel_id": app.config["DEMO_PIXEL_ID"],
-                "access_token": app.config["DEMO_ACCESS_TOKEN"],
-                "graph_url": f"{live.url}/sandbox/graph",
-                **changes,
-            }
-        )
-        db.session.commit()
 
 
 def counts(app) -> tuple[int, int]:
@@ -37,7 +23,7 @@ def counts(app) -> tuple[int, int]:
 
 def test_test_event_reaches_the_sandbox_and_records_nothing(app, live, client, auth, api, make_order):
     order_id = make_order("PS_OS_PAYMENT")
-    use_sandbox(app, live, test_event_code="TEST4242")
+    use_sandbox(app, live.url, test_event_code="TEST4242")
     before = counts(app)
     auth.login("merchant")
 
@@ -61,7 +47,7 @@ def test_test_event_reaches_the_sandbox_and_records_nothing(app, live, client, a
 
 def test_sandbox_refusal_is_shown_with_metas_message(app, live, client, auth, make_order):
     make_order("PS_OS_PAYMENT")
-    use_sandbox(app, live, test_event_code="TEST4242")
+    use_sandbox(app, live.url, test_event_code="TEST4242")
     with app.app_context():
         save_settings({"access_token": TOKEN})  # a token the sandbox does not know
         db.session.commit()
