@@ -1,5 +1,6 @@
 """Store what the sandbox received and answered: accepted events (with Meta's dedup) and recent errors."""
 
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, select
@@ -10,6 +11,9 @@ from sandbox.models import ErrorAnswer, ReceivedEvent
 
 DEDUP_WINDOW = timedelta(hours=48)
 ERRORS_KEPT = 200
+# The dedup lookup and the insert must not interleave between two requests carrying the same event_id
+# (a resend racing the request it replaces), or both would be kept; Meta keeps only one.
+_accepting = threading.Lock()
 
 
 def accept_events(pixel_id: str, events: list[dict], test_event_code: str | None, trace: str, now: datetime) -> int:
@@ -18,6 +22,11 @@ def accept_events(pixel_id: str, events: list[dict], test_event_code: str | None
     Meta counts a duplicate in events_received and then discards it: same pixel, event_name and event_id
     as an event kept within the last 48 hours (or earlier in the same request). One lookup per request.
     """
+    with _accepting:
+        return _accept(pixel_id, events, test_event_code, trace, now)
+
+
+def _accept(pixel_id: str, events: list[dict], test_event_code: str | None, trace: str, now: datetime) -> int:
     ids = {str(event["event_id"]) for event in events if event.get("event_id") not in (None, "")}
     kept: set[tuple[str, str]] = set()
     if ids:
