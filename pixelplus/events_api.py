@@ -42,6 +42,24 @@ def _int_arg(name: str) -> int | None:
     return value
 
 
+def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
+    """Return a query argument that must be one of choices, or raise a 422 listing them."""
+    value = request.args.get(name) or None
+    if value is not None and value not in choices:
+        listed = ", ".join(choices)
+        raise ApiError(422, "invalid", f"{name} must be one of {listed}", {name: f"One of {listed}."})
+    return value
+
+
+def _page(model, conditions) -> list:
+    """Return the rows of model matching conditions, oldest first, from ``after_id``, at most ``limit``."""
+    query = select(model).where(*conditions)
+    after = _int_arg("after_id")
+    if after is not None:
+        query = query.where(model.id > after)
+    return list(db.session.scalars(query.order_by(model.id).limit(_limit())))
+
+
 def _limit() -> int:
     limit = _int_arg("limit")
     if limit is None:
@@ -55,22 +73,13 @@ def _limit() -> int:
 @requires("read")
 def events():
     """List outbox events (oldest first), by order and status; ``after_id`` and ``limit`` page through."""
-    status = request.args.get("status") or None
-    if status is not None and status not in event_log.STATUSES:
-        choices = ", ".join(event_log.STATUSES)
-        raise ApiError(422, "invalid", f"status must be one of {choices}", {"status": f"One of {choices}."})
     filters = event_log.EventFilter(
-        status=status,
+        status=_choice_arg("status", event_log.STATUSES),
         order_id=_int_arg("order_id"),
         order_reference=request.args.get("order_reference") or None,
         test_event_code=request.args.get("test_event_code") or None,
     )
-    query = select(OutboxEvent).where(*filters.conditions())
-    after = _int_arg("after_id")
-    if after is not None:
-        query = query.where(OutboxEvent.id > after)
-    rows = db.session.scalars(query.order_by(OutboxEvent.id).limit(_limit()))
-    return _json([event_log.event_json(row) for row in rows])
+    return _json([event_log.event_json(row) for row in _page(OutboxEvent, filters.conditions())])
 
 
 @bp.get("/events/<int:event_id>")
@@ -102,14 +111,7 @@ def resend(event_id: int):
 @requires("read")
 def decisions():
     """List decisions (oldest first), by order and outcome; ``after_id`` and ``limit`` page through."""
-    outcome = request.args.get("outcome") or None
-    if outcome is not None and outcome not in event_log.OUTCOMES:
-        choices = ", ".join(event_log.OUTCOMES)
-        raise ApiError(422, "invalid", f"outcome must be one of {choices}", {"outcome": f"One of {choices}."})
-    filters = event_log.DecisionFilter(outcome=outcome, order_id=_int_arg("order_id"))
-    query = select(Decision).where(*filters.conditions())
-    after = _int_arg("after_id")
-    if after is not None:
-        query = query.where(Decision.id > after)
-    rows = db.session.scalars(query.order_by(Decision.id).limit(_limit()))
-    return _json([event_log.decision_json(row) for row in rows])
+    filters = event_log.DecisionFilter(
+        outcome=_choice_arg("outcome", event_log.OUTCOMES), order_id=_int_arg("order_id")
+    )
+    return _json([event_log.decision_json(row) for row in _page(Decision, filters.conditions())])

@@ -26,45 +26,42 @@ protect_browser_blueprint(bp)
 PER_PAGE = ("25", "50", "100")
 
 
-class EventFilterForm(FlaskForm):
-    """The filters of the sent-events log (a GET form: no CSRF)."""
+class LogFilterForm(FlaskForm):
+    """Filters both lists share: an order reference and a page size (a GET form: no CSRF)."""
 
     class Meta:
         csrf = False
 
-    status = SelectField(
-        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES], default=""
-    )
     reference = StringField(
         "Order reference",
         validators=[Optional(), Regexp(r"^\s*[A-Za-z]{1,9}\s*$", message="An order reference is up to 9 letters.")],
+    )
+    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
+
+
+class EventFilterForm(LogFilterForm):
+    """The filters of the sent-events log."""
+
+    status = SelectField(
+        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES], default=""
     )
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])
     test_code = StringField(
         "Test event code", validators=[Optional(), Length(max=64, message="At most 64 characters.")]
     )
-    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
 
 
-class DecisionFilterForm(FlaskForm):
-    """The filters of the decisions list (a GET form: no CSRF)."""
-
-    class Meta:
-        csrf = False
+class DecisionFilterForm(LogFilterForm):
+    """The filters of the decisions list."""
 
     outcome = SelectField(
         "Outcome", choices=[choice("", "All")] + [choice(o, o.capitalize()) for o in event_log.OUTCOMES], default=""
     )
-    reference = StringField(
-        "Order reference",
-        validators=[Optional(), Regexp(r"^\s*[A-Za-z]{1,9}\s*$", message="An order reference is up to 9 letters.")],
-    )
-    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
 
 
 class ResendForm(FlaskForm):
