@@ -19,7 +19,7 @@ from core.dbtypes import utcnow
 from extensions import db
 from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
-from pixelplus.settings import RefundSettings, default_trigger_state_ids, load_settings, save_settings
+from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
 from pixelplus.signals import outbox_event_recorded
 from shop.models import CreditSlip, Order, OrderState
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
@@ -89,7 +89,7 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
     event = None
     try:
         with db.session.begin_nested():
-            settings = load_settings()
+            settings = settings_in_transaction()
             verdict = decide(settings)
             decision = Decision(**facts, outcome=verdict.outcome, reason=verdict.reason)
             if verdict.fired:

@@ -12,7 +12,8 @@ import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from extensions import db
 from pixelplus.graph import mask_token
@@ -93,6 +94,9 @@ class RefundSettings:
         return f"{tax}, {shipping}"
 
 
+_CACHE_KEY = "pixelplus.settings"
+
+
 def default_trigger_state_ids() -> tuple[int, ...]:
     """Return the ids of Refunded and Canceled, found by key (ids differ between shops)."""
     ids = db.session.scalars(select(OrderState.id).where(OrderState.key.in_(DEFAULT_TRIGGER_KEYS)))
@@ -116,6 +120,21 @@ def load_settings() -> RefundSettings:
     if "trigger_state_ids" not in values:
         values["trigger_state_ids"] = default_trigger_state_ids()
     return RefundSettings(**values)
+
+
+def settings_in_transaction() -> RefundSettings:
+    """Return the settings, read once per transaction: a bulk change signals once per order."""
+    info = db.session.info
+    if _CACHE_KEY not in info:
+        info[_CACHE_KEY] = load_settings()
+    return info[_CACHE_KEY]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_settings(session: Session, transaction) -> None:
+    # Only when the outermost transaction ends: a receiver's savepoint must not empty the cache.
+    if transaction.parent is None:
+        session.info.pop(_CACHE_KEY, None)
 
 
 def save_settings(changes: dict) -> RefundSettings:
@@ -150,6 +169,7 @@ def save_settings(changes: dict) -> RefundSettings:
         row.value = _serialize(name, value)
         db.session.add(row)
     db.session.flush()
+    db.session.info.pop(_CACHE_KEY, None)
     if cleaned:
         log.info("Pixel Plus settings changed: %s", ", ".join(sorted(cleaned)))  # names only, never values
     return RefundSettings(**merged)
