@@ -8,7 +8,10 @@ from pathlib import Path
 from flask import Flask, request
 
 from core.apierrors import error_response
-from extensions import bootstrap, csrf, db, login_manager
+from extensions import bootstrap, csrf, db, login_manager, migrate
+
+# Alembic's scripts (Flask-Migrate); batch mode so SQLite can alter tables too.
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 
 # The demo pixel the embedded sandbox accepts and `shop init-demo` puts into the module's settings.
 DEMO_PIXEL_ID = "1234567890123456"
@@ -43,6 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret(app)
 
     db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
     bootstrap.init_app(app)
@@ -59,8 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         sandbox.init_app(app)
 
     _json_errors_under_api(app)
-    with app.app_context():
-        db.create_all()
+    if test_config is not None:
+        # Tests build their throwaway schema from the models; a real install runs the migrations
+        # (`flask db upgrade`, also run by `shop init-demo`), and tests/test_migrations.py proves both agree.
+        with app.app_context():
+            db.create_all()
     return app
 
 

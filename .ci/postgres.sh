@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server on loopback for the second test pass (Debian's postgresql package).
 #   .ci/postgres.sh start   start one, print its URL (postgresql+psycopg://postgres@127.0.0.1:PORT/shop_test)
+#   .ci/postgres.sh createdb NAME   add an empty database to the running server, print its URL
 #   .ci/postgres.sh stop    stop it and delete its files
 # The cluster lives in a temporary directory recorded in $PIXELPLUS_PG_STATE (default /tmp/pixelplus-pg.state),
 # trusts connections from 127.0.0.1 only, and runs without fsync: it holds nothing worth keeping.
@@ -33,7 +34,16 @@ start() {
     >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres shop_test
   echo "$dir" >"$state"
+  echo "$port" >"$dir/port"
   echo "postgresql+psycopg://postgres@127.0.0.1:$port/shop_test"
+}
+
+createdb() {
+  local dir port
+  dir=$(cat "$state")
+  port=$(cat "$dir/port")
+  as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres "$1"
+  echo "postgresql+psycopg://postgres@127.0.0.1:$port/$1"
 }
 
 stop() {
@@ -46,6 +56,7 @@ stop() {
 
 case "${1:-}" in
   start) start ;;
+  createdb) createdb "${2:?database name}" ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start|createdb NAME|stop" >&2; exit 2 ;;
 esac

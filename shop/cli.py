@@ -48,9 +48,11 @@ def create_employee_command(email: str, role: str, password: str | None) -> None
 
 @shop_cli.command("init-demo")
 def init_demo_command() -> None:
-    """Create the demo shop (safe to run twice) and print the demo logins."""
+    """Bring the schema up to date, create the demo shop (safe to run twice) and print the demo logins."""
+    from core.schema import upgrade_schema
     from shop.demo import init_demo
 
+    upgrade_schema()
     report = init_demo(current_app._get_current_object())
     if report.created:
         click.echo(
