@@ -3,7 +3,7 @@
 The sandbox imports nothing from `shop` or `pixelplus`: only `core`, `extensions`, Flask and SQLAlchemy.
 Settings (all optional, read from the environment as FLASK_<KEY>):
 - SANDBOX_PIXELS: {pixel_id: access_token} the sandbox accepts (set by app.py).
-- SANDBOX_VERSIONS: the Graph versions served, v21.0 … v26.0 by default.
+- SANDBOX_VERSIONS: the Graph versions served; by default those Meta serves today (sandbox/versions.py).
 - SANDBOX_REJECT_NEGATIVE_VALUE: refuse a negative custom_data.value (default true).
 - SANDBOX_FUTURE_SKEW_SECONDS: how far ahead event_time may be (default 60).
 - SANDBOX_HANG_MS: how long a `timeout` fault holds a request (default 3000).
@@ -15,7 +15,6 @@ import re
 
 from flask import Flask
 
-DEFAULT_VERSIONS = tuple(f"v{major}.0" for major in range(21, 27))
 _FALSE = {"0", "false", "no", "off", ""}
 _TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"]+")
 
@@ -50,14 +49,14 @@ def init_app(app: Flask) -> None:
 def _configure(app: Flask) -> None:
     """Fill in defaults and turn environment strings into the types the sandbox uses."""
     config = app.config
-    config.setdefault("SANDBOX_VERSIONS", DEFAULT_VERSIONS)
+    config.setdefault("SANDBOX_VERSIONS", None)
     config.setdefault("SANDBOX_REJECT_NEGATIVE_VALUE", True)
     config.setdefault("SANDBOX_FUTURE_SKEW_SECONDS", 60)
     config.setdefault("SANDBOX_HANG_MS", 3000)
     versions = config["SANDBOX_VERSIONS"]
     if isinstance(versions, str):
         versions = json.loads(versions) if versions.strip().startswith("[") else versions.split(",")
-    config["SANDBOX_VERSIONS"] = tuple(v.strip() for v in versions if v.strip())
+    config["SANDBOX_VERSIONS"] = tuple(v.strip() for v in versions if v.strip()) or None if versions else None
     negative = config["SANDBOX_REJECT_NEGATIVE_VALUE"]
     if isinstance(negative, str):
         config["SANDBOX_REJECT_NEGATIVE_VALUE"] = negative.strip().lower() not in _FALSE

@@ -68,7 +68,7 @@ def clean_faults(body: dict) -> tuple[dict, dict]:
     if error is None:
         for key in ("error_rate", "count", "hang_ms"):
             if key in body and key not in errors:
-                errors[key] = "only meaningful with an error (transient, server, timeout or token)"
+                errors[key] = f"only meaningful with an error ({', '.join(FAULT_ERRORS)})"
     elif error != "timeout" and hang is not None and "hang_ms" not in errors:
         errors["hang_ms"] = "only meaningful with error: timeout"
     return clean, errors

@@ -7,6 +7,17 @@ from wtforms.validators import NumberRange, Optional
 from sandbox.faults import MAX_HANG_MS, MAX_LATENCY_MS
 from sandbox.models import FAULT_ERRORS
 
+FAULT_LABELS = {
+    "transient": "Transient (code 2)",
+    "server": "Server (code 1, 503)",
+    "timeout": "Timeout",
+    "token": "Expired token (190)",
+    "app_limit": "App request limit (code 4)",
+    "user_limit": "User request limit (code 17)",
+    "business_limit": "Business use-case limit (80004)",
+    "rate_limit": "API rate limit (613)",
+}
+
 try:  # wtforms >= 3.3 deprecates (value, label) tuples
     from wtforms import SelectChoice
 except ImportError:  # pragma: no cover
@@ -39,7 +50,7 @@ class FaultsForm(FlaskForm):
     )
     error = SelectField(
         "Error",
-        choices=[choice("", "No error")] + [choice(kind, kind.capitalize()) for kind in FAULT_ERRORS],
+        choices=[choice("", "No error")] + [choice(kind, FAULT_LABELS.get(kind, kind)) for kind in FAULT_ERRORS],
         default="",
     )
     error_rate = FloatField(

@@ -5,7 +5,6 @@ including unknown paths, other methods and unexpected failures.
 """
 
 import json
-import re
 import time
 from datetime import datetime, timedelta
 
@@ -21,12 +20,12 @@ from sandbox.graph_errors import GraphError, fbtrace_id
 from sandbox.parsing import parse_events_request
 from sandbox.receiver import accept_events, record_error
 from sandbox.validation import Rules, first_error
+from sandbox.versions import ServedVersion, serve_version, version_key
 
 bp = Blueprint("sandbox_graph", __name__, url_prefix="/sandbox/graph")
 protect_api_blueprint(bp)  # deny by default: every view here declares @public
 
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-_VERSION = re.compile(r"v(\d+)\.(\d+)")
 
 
 @bp.route("/<version>/<pixel_id>/events", methods=ALL_METHODS)
@@ -36,15 +35,16 @@ def events(version: str, pixel_id: str):
     trace = fbtrace_id()
     test_event_code = None
     injected = False
+    served = None
     try:
         fault = draw_fault()
         if fault.latency_ms or fault.hang_ms:
             time.sleep((fault.latency_ms + fault.hang_ms) / 1000)
         now = utcnow()
-        if fault.error in ("transient", "server", "token"):
+        if fault.error is not None and fault.error != "timeout":
             injected = True
-            raise _injected_error(fault.error, now)
-        _check_version(version, pixel_id)
+            raise _injected_error(fault.error, now, pixel_id)
+        served = _served_version(version, pixel_id, now)
         if request.method != "POST":
             raise graph_errors.unknown_object(pixel_id, request.method.lower())
         parsed = parse_events_request(request)
@@ -55,8 +55,9 @@ def events(version: str, pixel_id: str):
             raise error
         received = accept_events(pixel_id, parsed.events, test_event_code, trace, now)
     except GraphError as error:
-        return _error_answer(error, trace, pixel_id, test_event_code, injected)
-    return _json({"events_received": received, "messages": [], "fbtrace_id": trace}, 200, trace)
+        return _with_version(_error_answer(error, trace, pixel_id, test_event_code, injected), served)
+    answer = _json({"events_received": received, "messages": [], "fbtrace_id": trace}, 200, trace)
+    return _with_version(answer, served)
 
 
 @bp.route("/", methods=ALL_METHODS, defaults={"rest": ""})
@@ -65,7 +66,7 @@ def events(version: str, pixel_id: str):
 def unknown_path(rest: str):
     """Answer Meta's error for any other path under the Graph root."""
     parts = rest.strip("/").split("/")
-    unresolved = "/" + "/".join(parts[1:] if _VERSION.fullmatch(parts[0]) else parts)
+    unresolved = "/" + "/".join(parts[1:] if version_key(parts[0]) else parts)
     return _error_answer(graph_errors.unknown_path(unresolved), fbtrace_id(), None, None, False)
 
 
@@ -91,22 +92,21 @@ def _rules() -> Rules:
     )
 
 
-def _check_version(version: str, pixel_id: str) -> None:
-    """Refuse a version Graph does not serve: deprecated ones by name, anything else as an unknown path."""
-    supported = current_app.config["SANDBOX_VERSIONS"]
-    if version in supported:
-        return
-    numbers = sorted(_version_key(v) for v in supported)
-    asked = _VERSION.fullmatch(version)
-    if asked and numbers and _version_key(version) < numbers[0]:
-        latest = "v{}.{}".format(*numbers[-1])
-        raise graph_errors.deprecated_version(latest)
-    raise graph_errors.unknown_path(f"/{pixel_id}/events")
+def _served_version(version: str, pixel_id: str, now: datetime) -> ServedVersion:
+    """Return the version that answers: the one asked, or the oldest available for an expired one."""
+    served = serve_version(version, now.date(), current_app.config.get("SANDBOX_VERSIONS"))
+    if served is None:
+        raise graph_errors.unknown_path(f"/{pixel_id}/events")
+    return served
 
 
-def _version_key(version: str) -> tuple[int, int]:
-    match = _VERSION.fullmatch(version)
-    return (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+def _with_version(response: Response, served: ServedVersion | None) -> Response:
+    """Name the version that answered (Graph's facebook-api-version header) and warn of an upgrade."""
+    if served is not None:
+        response.headers["facebook-api-version"] = served.name
+        if served.warning:
+            response.headers["X-Ad-Api-Version-Warning"] = served.warning
+    return response
 
 
 def _check_token(token: str | None, pixel_id: str) -> None:
@@ -120,7 +120,9 @@ def _check_token(token: str | None, pixel_id: str) -> None:
         raise graph_errors.unknown_object(pixel_id)
 
 
-def _injected_error(kind: str, now: datetime) -> GraphError:
+def _injected_error(kind: str, now: datetime, pixel_id: str) -> GraphError:
+    if kind in graph_errors.THROTTLES:
+        return graph_errors.throttled(kind, pixel_id)
     if kind == "transient":
         return graph_errors.transient_error()
     if kind == "token":
@@ -136,6 +138,7 @@ def _error_answer(error: GraphError, trace: str, pixel_id, test_event_code, inje
         db.session.rollback()
         current_app.logger.exception("sandbox could not record an error answer")
     response = _json(body, error.status, trace)
+    response.headers.update(error.headers)
     if error.code == 190:
         response.headers["WWW-Authenticate"] = 'OAuth "Facebook Platform" "invalid_token"'
     return response

@@ -2,7 +2,7 @@
 
 Wording taken from real Graph answers: 190 "Invalid OAuth access token - Cannot parse access token",
 104 "An access token is required to request this resource.", 100/33 "Unsupported post request. Object
-with ID ...", 2500 "Unknown path components", 2635 deprecated version, 100/2804003 "Event Timestamp
+with ID ...", 2500 "Unknown path components", 100/2804003 "Event Timestamp
 Too Old", 100/2804019 "Server Side Api Parameter Error" (missing key: "The parameter $['data'][0]
 ['user_data'] is required"; unexpected key: 'Unexpected key "name" on param "$['data'][0]..."'),
 100/2804050 insufficient customer information, code 2 transient. Where Meta's exact text is not
@@ -10,6 +10,7 @@ public (future event_time, negative value, currency), the sandbox keeps Meta's c
 and says plainly what is wrong.
 """
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,7 @@ class GraphError(Exception):
     error_user_msg: str | None = None
     reason: str = ""
     extra: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
 
     def __post_init__(self):
         super().__init__(self.message)
@@ -153,16 +155,6 @@ def unknown_path(path: str) -> GraphError:
     return GraphError(400, f"Unknown path components: {path}", "OAuthException", 2500)
 
 
-def deprecated_version(latest: str) -> GraphError:
-    """Return the answer to an API version that is no longer served."""
-    return GraphError(
-        400,
-        f"(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: {latest}.",
-        "OAuthException",
-        2635,
-    )
-
-
 def missing_data() -> GraphError:
     """Return the answer to a request without events."""
     return GraphError(400, "(#100) The parameter data is required", "OAuthException", 100)
@@ -201,3 +193,45 @@ def transient_error() -> GraphError:
 def server_error(status: int = 503, reason: str = "server error (injected)") -> GraphError:
     """Return Meta's unknown failure (code 1) with a 5xx status."""
     return GraphError(status, "An unknown error has occurred.", "OAuthException", 1, is_transient=False, reason=reason)
+
+
+# Throttling (rate limiting): Meta's codes and messages; all transient, so a client retries later.
+# The HTTP status (400) and the usage figures in the headers are the sandbox's choice.
+THROTTLES = {
+    "app_limit": (4, "(#4) Application request limit reached", "X-App-Usage"),
+    "user_limit": (17, "(#17) User request limit reached", "X-App-Usage"),
+    "business_limit": (
+        80004,
+        "(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
+        "X-Business-Use-Case-Usage",
+    ),
+    "rate_limit": (613, "(#613) Calls to this api have exceeded the rate limit.", "X-App-Usage"),
+}
+
+
+def throttled(kind: str, pixel_id: str | None) -> GraphError:
+    """Return Meta's throttling answer of one kind (see THROTTLES), with its usage header."""
+    code, message, header = THROTTLES[kind]
+    if header == "X-App-Usage":
+        usage = {"call_count": 100, "total_cputime": 25, "total_time": 30}
+    else:
+        usage = {
+            pixel_id or "0": [
+                {
+                    "type": "ads_management",
+                    "call_count": 100,
+                    "total_cputime": 25,
+                    "total_time": 30,
+                    "estimated_time_to_regain_access": 5,
+                }
+            ]
+        }
+    return GraphError(
+        400,
+        message,
+        "OAuthException",
+        code,
+        is_transient=True,
+        reason=f"throttled: code {code} (injected)",
+        headers={header: json.dumps(usage, separators=(",", ":"))},
+    )

@@ -11,7 +11,7 @@ from extensions import db
 # The one row of SandboxFaults: a single row so the web process and a worker process share it.
 FAULTS_ROW_ID = 1
 # Kinds of injected error (PUT /sandbox/api/faults).
-FAULT_ERRORS = ("transient", "server", "timeout", "token")
+FAULT_ERRORS = ("transient", "server", "timeout", "token", "app_limit", "user_limit", "business_limit", "rate_limit")
 
 
 class ReceivedEvent(db.Model):

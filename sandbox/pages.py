@@ -4,13 +4,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy import select
 
 from core.access import protect_browser_blueprint, requires
+from core.dbtypes import utcnow
 from extensions import db
 from sandbox.api import received_query
 from sandbox.faults import clean_faults, current_faults, set_faults
 from sandbox.forms import ConfirmForm, EventFilterForm, FaultsForm, choice
 from sandbox.models import ErrorAnswer, ReceivedEvent
+from sandbox.own_choices import OWN_CHOICES
 from sandbox.receiver import forget_everything
 from sandbox.validation import HASHED_USER_DATA
+from sandbox.versions import available_versions
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 protect_browser_blueprint(bp)
@@ -47,6 +50,8 @@ def test_events():
         faults=faults if faults is not None and faults.active else None,
         faults_form=faults_form,
         confirm_form=ConfirmForm(),
+        own_choices=OWN_CHOICES,
+        graph_version=available_versions(utcnow().date())[-1],
     )
 
 

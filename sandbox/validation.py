@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 from numbers import Number
+from urllib.parse import urlsplit
 
 import pycountry
 
@@ -78,6 +79,10 @@ USER_DATA_KEYS = frozenset(
         "anon_id",
         "ctwa_clid",
         "page_id",
+        # Documented by Meta (customer information parameters), not yet in every SDK.
+        "page_scoped_user_id",
+        "ig_account_id",
+        "ig_sid",
     }
 )
 # user_data made only of fields within one of these sets is too broad to match anybody (2804050).
@@ -100,6 +105,8 @@ class Rules:
 
     max_events: int = 1000
     max_age: timedelta = timedelta(days=7)
+    # Meta accepts physical_store (offline) events up to 62 days old.
+    max_age_physical_store: timedelta = timedelta(days=62)
     # Meta does not document its allowance for clocks ahead; a minute absorbs ordinary skew and still
     # catches milliseconds sent as seconds.
     future_skew: timedelta = timedelta(seconds=60)
@@ -130,8 +137,9 @@ def event_error(event, index: int, now: float, rules: Rules = Rules()) -> GraphE
             return missing_parameter(path_of("data", index, key))
     return (
         _event_name_error(event["event_name"], index)
-        or _event_time_error(event["event_time"], index, now, rules)
+        or _event_time_error(event, index, now, rules)
         or _action_source_error(event, index)
+        or _typed_parameters_error(event, index)
         or _user_data_error(event, index)
         or _custom_data_error(event, index, rules)
         or _event_id_error(event, index)
@@ -166,16 +174,18 @@ def event_time_of(value) -> int | None:
     return None
 
 
-def _event_time_error(value, index: int, now: float, rules: Rules) -> GraphError | None:
-    seconds = event_time_of(value)
+def _event_time_error(event: dict, index: int, now: float, rules: Rules) -> GraphError | None:
+    seconds = event_time_of(event["event_time"])
     if seconds is None:
         return invalid_value(path_of("data", index, "event_time"), "must be a Unix timestamp in whole seconds")
-    if seconds < now - rules.max_age.total_seconds():
+    max_age = rules.max_age_physical_store if event.get("action_source") == "physical_store" else rules.max_age
+    if seconds < now - max_age.total_seconds():
+        days = max_age.days
         return invalid_event(
             SUBCODE_TOO_OLD,
             "Event Timestamp Too Old",
             "The timestamp for this event is too far in the past. Events need to be sent from your server within "
-            "7 days of when they occurred. Enter a timestamp that has occurred within the last 7 days.",
+            f"{days} days of when they occurred. Enter a timestamp that has occurred within the last {days} days.",
         )
     if seconds > now + rules.future_skew.total_seconds():
         return invalid_event(
@@ -197,7 +207,46 @@ def _action_source_error(event: dict, index: int) -> GraphError | None:
         )
     if source == "website" and _absent(event.get("event_source_url")):
         return missing_parameter(path_of("data", index, "event_source_url"), " for website events")
+    if source == "app" and _absent(event.get("app_data")):
+        return missing_parameter(path_of("data", index, "app_data"), " for app events")
     return None
+
+
+def _typed_parameters_error(event: dict, index: int) -> GraphError | None:
+    """Refuse the event parameters whose type the SDK fixes, when they hold another type."""
+    for key, (is_valid, expected) in TYPED_PARAMETERS.items():
+        if key in event and event[key] is not None and not is_valid(event[key]):
+            return invalid_value(path_of("data", index, key), f"{key} must be {expected}")
+    return None
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_string_list(value) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _is_url(value) -> bool:
+    if not isinstance(value, str) or any(c.isspace() for c in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# Parameter: (check, what it must be), the types of the facebook-business SDK's Event.
+TYPED_PARAMETERS = {
+    "opt_out": (lambda v: isinstance(v, bool), "a boolean (true or false)"),
+    "data_processing_options": (_is_string_list, 'an array of strings, e.g. ["LDU"] or []'),
+    "data_processing_options_country": (_is_whole, "an integer, e.g. 1 for the USA or 0 to let Meta geolocate"),
+    "data_processing_options_state": (_is_whole, "an integer, e.g. 1000 for California or 0 to let Meta geolocate"),
+    "event_source_url": (_is_url, "an absolute http(s) URL"),
+    "referrer_url": (_is_url, "an absolute http(s) URL"),
+}
 
 
 def _user_data_error(event: dict, index: int) -> GraphError | None:
@@ -292,6 +341,9 @@ def _custom_data_error(event: dict, index: int, rules: Rules) -> GraphError | No
                 path_of("data", index, "custom_data", "value"),
                 f"negative values are not accepted ({custom_data['value']}); send a refund as a positive value",
             )
+    for key in ("net_revenue", "predicted_ltv"):
+        if key in custom_data and _number(custom_data[key]) is None:
+            return invalid_value(path_of("data", index, "custom_data", key), f"{key} must be a number")
     if "currency" in custom_data and not is_currency(custom_data["currency"]):
         return invalid_value(
             path_of("data", index, "custom_data", "currency"),

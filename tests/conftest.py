@@ -4,6 +4,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -13,11 +14,14 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from extensions import db
+from sandbox.versions import available_versions
 from shop.models import ROLES, Customer, OrderState, Product
 from shop.orders import CartLine, place_order
 from shop.states import install_default_states
 
 PASSWORD = "correct horse battery staple"
+# The newest Graph version Meta serves today, from the sandbox's table: tests never pin one that expires.
+GRAPH_VERSION = available_versions(datetime.now(UTC).date())[-1]
 
 
 def pytest_addoption(parser):

@@ -11,7 +11,7 @@ from flask import Flask, jsonify, request
 
 from extensions import db
 from pixelplus.models import META_CAPI, OutboxEvent
-from tests.conftest import LiveServer
+from tests.conftest import GRAPH_VERSION, LiveServer
 
 PIXEL_ID = "1234567890123456"
 TOKEN = "EAABsecretTestToken1234567890abcdefghijklmnopqrstuvwxyz9x2Q"
@@ -91,7 +91,7 @@ def configure(graph_url: str, token: str = TOKEN, pixel_id: str = PIXEL_ID, test
             "pixel_id": pixel_id,
             "access_token": token,
             "graph_url": graph_url,
-            "api_version": "v21.0",
+            "api_version": GRAPH_VERSION,
             "test_event_code": test_event_code,
         }
     )

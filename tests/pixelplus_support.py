@@ -11,6 +11,7 @@ from pixelplus.settings import save_settings
 from shop.models import Order, OrderState
 from shop.refunds import issue_credit_slip
 from shop.status import change_state
+from tests.conftest import GRAPH_VERSION
 
 PIXEL_ID = "1234567890123456"
 TOKEN = "EAABtestTokenForPixelPlusTests0000000000000000000000000000Zq9x2Q"
@@ -29,7 +30,7 @@ def use_sandbox(app, base_url: str, **changes) -> None:
         "pixel_id": app.config["DEMO_PIXEL_ID"],
         "access_token": app.config["DEMO_ACCESS_TOKEN"],
         "graph_url": f"{base_url}/sandbox/graph",
-        "api_version": "v21.0",
+        "api_version": GRAPH_VERSION,
     }
     configure(app, **(sandbox | changes))
 

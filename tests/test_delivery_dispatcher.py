@@ -13,6 +13,7 @@ from extensions import db
 from pixelplus.dispatcher import Dispatcher, NotFailed, backoff_seconds, purge_sent, requeue
 from pixelplus.meta import MetaCapiSender
 from pixelplus.models import FAILED, PENDING, SENT, Decision, DeliveryAttempt, OutboxEvent
+from tests.conftest import GRAPH_VERSION
 from tests.delivery_support import PIXEL_ID, TOKEN, FakeGraph, QuickLiveServer, add_events, configure, meta_error
 
 
@@ -71,7 +72,7 @@ def test_a_batch_goes_out_in_one_request_with_the_stored_payloads(dispatcher, gr
     assert str(summary) == "sent 3, retrying 0, failed 0"
     assert len(graph.requests) == 1
     request = graph.requests[0]
-    assert request["version"] == "v21.0" and request["pixel_id"] == PIXEL_ID
+    assert request["version"] == GRAPH_VERSION and request["pixel_id"] == PIXEL_ID
     assert "access_token" not in request["url"]
     assert request["body"]["access_token"] == TOKEN
     assert [json.loads(p) for p in stored] == request["body"]["data"]

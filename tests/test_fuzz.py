@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from extensions import db
 from pixelplus.settings import load_settings
+from tests.conftest import GRAPH_VERSION
 
 FIELD_NAMES = [
     "customer_id",
@@ -164,7 +165,7 @@ def test_random_posts_at_the_settings_form_never_fail_and_a_refused_form_saves_n
 
 
 def test_random_bodies_at_the_sandbox_graph_endpoint_never_fail(app, client):
-    path = f"/sandbox/graph/v21.0/{app.config['DEMO_PIXEL_ID']}/events"
+    path = f"/sandbox/graph/{GRAPH_VERSION}/{app.config['DEMO_PIXEL_ID']}/events"
     token = app.config["DEMO_ACCESS_TOKEN"]
 
     @FUZZ

@@ -7,6 +7,7 @@ import pytest
 
 from pixelplus.graph import GraphClient, dumps, is_retryable, mask_token, pretty, scrub
 from pixelplus.meta import BAD_EVENT, PERMANENT, TRANSIENT, MetaCapiSender
+from tests.conftest import GRAPH_VERSION
 from tests.delivery_support import TOKEN, FakeGraph, QuickLiveServer, meta_error
 
 
@@ -27,7 +28,7 @@ def client():
 
 def post(client, graph, events=None, code="TEST1"):
     events = events or [{"event_name": "Refund", "event_id": "r-1", "custom_data": {"value": Decimal("12.30")}}]
-    return client.post_events(graph.url + "/", "v21.0", "1234567890123456", TOKEN, events, code)
+    return client.post_events(graph.url + "/", GRAPH_VERSION, "1234567890123456", TOKEN, events, code)
 
 
 def test_success_is_parsed_and_the_token_goes_in_the_body_only(client, graph):
@@ -36,10 +37,10 @@ def test_success_is_parsed_and_the_token_goes_in_the_body_only(client, graph):
     assert answer.ok and answer.http_status == 200 and answer.events_received == 1 and answer.fbtrace_id
     assert not answer.retryable and answer.error_message is None
     (request,) = graph.requests
-    assert request["url"].endswith("/v21.0/1234567890123456/events") and "?" not in request["url"]
+    assert request["url"].endswith(f"/{GRAPH_VERSION}/1234567890123456/events") and "?" not in request["url"]
     assert request["body"]["access_token"] == TOKEN and request["body"]["test_event_code"] == "TEST1"
     assert '"value": 12.30' in graph.raw_bodies[0]
-    assert answer.request_url == graph.url + "/v21.0/1234567890123456/events"
+    assert answer.request_url == graph.url + f"/{GRAPH_VERSION}/1234567890123456/events"
     assert TOKEN not in answer.request_body
     assert json.loads(answer.request_body) == {k: v for k, v in request["body"].items() if k != "access_token"}
     assert answer.duration_ms >= 0
@@ -78,14 +79,16 @@ def test_answers_are_classified_as_domain_3_says(client, graph, status, body, re
 
 
 def test_a_non_json_answer_is_described(client, graph):
-    graph.app.add_url_rule("/v21.0/666/events", "html", lambda: ("<html>Bad Gateway</html>", 502), methods=["POST"])
-    answer = client.post_events(graph.url, "v21.0", "666", TOKEN, [{}], None)
+    graph.app.add_url_rule(
+        f"/{GRAPH_VERSION}/666/events", "html", lambda: ("<html>Bad Gateway</html>", 502), methods=["POST"]
+    )
+    answer = client.post_events(graph.url, GRAPH_VERSION, "666", TOKEN, [{}], None)
     assert not answer.ok and answer.retryable and answer.body is None
     assert answer.error_message.startswith("HTTP 502: <html>Bad Gateway")
 
 
 def test_network_failures_and_timeouts_are_retryable_and_name_no_token(client, graph):
-    refused = client.post_events("http://127.0.0.1:9", "v21.0", "1", TOKEN, [{}], None)
+    refused = client.post_events("http://127.0.0.1:9", GRAPH_VERSION, "1", TOKEN, [{}], None)
     assert not refused.ok and refused.retryable and refused.http_status is None
     assert refused.error_message.startswith("connection error") and TOKEN not in refused.error_message
 
@@ -104,7 +107,7 @@ def test_the_token_is_scrubbed_from_what_meta_echoes(client, graph):
 
 def test_the_sender_refuses_to_send_without_a_token(client, graph, app_ctx):
     class Settings:
-        access_token, graph_url, api_version = "", graph.url, "v21.0"
+        access_token, graph_url, api_version = "", graph.url, GRAPH_VERSION
 
     sender = MetaCapiSender(client, settings_loader=lambda: Settings)
     answer = sender.send("123", [{}], None)

@@ -12,6 +12,7 @@ from core.dbtypes import utcnow
 from extensions import db
 from pixelplus.models import FAILED, PENDING, SENT, Decision, DeliveryAttempt, OutboxEvent, attempt_event
 from shop.models import Order, OrderState
+from tests.conftest import GRAPH_VERSION
 from tests.delivery_support import add_events
 
 
@@ -32,7 +33,7 @@ def log_data(app, make_order):
         rows[failed_id].last_error = "Invalid OAuth access token - Cannot parse access token (code 190, HTTP 400)"
         rows[failed_id].test_event_code = "TEST42"
         attempt = DeliveryAttempt(
-            request_url="http://127.0.0.1:1/sandbox/graph/v21.0/1234567890123456/events",
+            request_url=f"http://127.0.0.1:1/sandbox/graph/{GRAPH_VERSION}/1234567890123456/events",
             request_body=json.dumps({"data": [rows[failed_id].payload]}),
             http_status=400,
             response_body=json.dumps({"error": {"message": "Invalid OAuth access token", "code": 190}}),
@@ -142,7 +143,7 @@ def test_the_event_page_shows_payload_attempts_and_decision(client, auth, log_da
     html = page(client, f"/admin/pixelplus/events/{log_data['failed']}")
     assert "&#34;value&#34;: 12.30" in html or '"value": 12.30' in html  # pretty-printed, the number exact
     assert "TraceFailed" in html and "42 ms" in html and "HTTP 400" in html
-    assert "/sandbox/graph/v21.0/1234567890123456/events" in html
+    assert f"/sandbox/graph/{GRAPH_VERSION}/1234567890123456/events" in html
     assert "order refunded: Refund event of 12.30 EUR queued" in html
     assert "Refunded" in html
     assert 'id="resend-form"' not in html  # testers may not resend

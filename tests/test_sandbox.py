@@ -15,10 +15,11 @@ from app import DEMO_ACCESS_TOKEN, DEMO_PIXEL_ID, create_app
 from core.dbtypes import utcnow
 from extensions import db
 from sandbox.models import ErrorAnswer, ReceivedEvent
-from tests.conftest import PASSWORD, Staff, wait_for
+from sandbox.versions import available_versions
+from tests.conftest import GRAPH_VERSION, PASSWORD, Staff, wait_for
 
 OTHER_PIXEL, OTHER_TOKEN = "9876543210987654", "EAABotherPixelToken000000000000000000000000000000000000Other1"
-GRAPH = f"/sandbox/graph/v26.0/{DEMO_PIXEL_ID}/events"
+GRAPH = f"/sandbox/graph/{GRAPH_VERSION}/{DEMO_PIXEL_ID}/events"
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ def test_a_missing_token_is_refused(client):
 
 
 def test_an_unknown_pixel_is_refused_with_100_33(client):
-    error = meta_error(send(client, [refund()], url="/sandbox/graph/v26.0/1111/events"))
+    error = meta_error(send(client, [refund()], url=f"/sandbox/graph/{GRAPH_VERSION}/1111/events"))
     assert (error["code"], error["error_subcode"], error["type"]) == (100, 33, "GraphMethodException")
     assert error["message"].startswith(
         "Unsupported post request. Object with ID '1111' does not exist, cannot be loaded due to missing "
@@ -126,18 +127,38 @@ def test_another_pixels_token_may_not_post_to_this_pixel(client):
     assert (error["code"], error["error_subcode"]) == (100, 33)
 
 
-def test_a_deprecated_version_is_refused(client):
-    error = meta_error(send(client, [refund()], url=f"/sandbox/graph/v18.0/{DEMO_PIXEL_ID}/events"))
-    assert error["code"] == 2635 and "deprecated version" in error["message"] and "v26.0" in error["message"]
+def test_an_expired_version_is_served_by_the_oldest_available_with_a_warning(client, app):
+    # v20.0 expired on 2026-09-24 (Meta's changelog); calls to it are auto-upgraded, not refused.
+    oldest = available_versions(utcnow().date())[0]
+    response = send(client, [refund("old-1")], url=f"/sandbox/graph/v20.0/{DEMO_PIXEL_ID}/events")
+    assert response.status_code == 200 and response.get_json()["events_received"] == 1
+    assert response.headers["facebook-api-version"] == oldest
+    assert response.headers["X-Ad-Api-Version-Warning"] == (
+        f"The call has been auto-upgraded to {oldest} as v20.0 is deprecated."
+    )
+    assert len(stored(app, event_id="old-1")) == 1
 
 
-def test_an_unknown_version_is_an_unknown_path(client):
-    error = meta_error(send(client, [refund()], url=f"/sandbox/graph/v99.0/{DEMO_PIXEL_ID}/events"))
+def test_a_current_version_answers_without_a_warning(client):
+    current = available_versions(utcnow().date())[-1]
+    response = send(client, [refund()], url=f"/sandbox/graph/{current}/{DEMO_PIXEL_ID}/events")
+    assert response.status_code == 200 and response.headers["facebook-api-version"] == current
+    assert "X-Ad-Api-Version-Warning" not in response.headers
+
+
+def test_an_expired_version_still_gets_metas_errors(client):
+    response = send(client, [refund()], token="EAABwrong", url=f"/sandbox/graph/v2.0/{DEMO_PIXEL_ID}/events")
+    assert meta_error(response)["code"] == 190 and "X-Ad-Api-Version-Warning" in response.headers
+
+
+@pytest.mark.parametrize("version", ["v99.0", "v26.5", "v27", "latest"])
+def test_an_unknown_version_is_an_unknown_path(client, version):
+    error = meta_error(send(client, [refund()], url=f"/sandbox/graph/{version}/{DEMO_PIXEL_ID}/events"))
     assert error["code"] == 2500 and error["message"] == f"Unknown path components: /{DEMO_PIXEL_ID}/events"
 
 
 def test_other_paths_and_methods_answer_in_metas_shape(client):
-    error = meta_error(client.get("/sandbox/graph/v26.0/me/feed"))
+    error = meta_error(client.get(f"/sandbox/graph/{GRAPH_VERSION}/me/feed"))
     assert error["code"] == 2500 and error["message"] == "Unknown path components: /me/feed"
     error = meta_error(client.get(GRAPH))
     assert (error["code"], error["error_subcode"]) == (100, 33) and error["message"].startswith("Unsupported get")
@@ -262,7 +283,7 @@ def test_a_repeated_event_is_received_and_marked_deduplicated(client, app):
 def test_dedup_is_per_pixel_and_event_name(client, app):
     send(client, [refund("r2")])
     send(client, [refund("r2", event_name="Purchase")])
-    send(client, [refund("r2")], token=OTHER_TOKEN, url=f"/sandbox/graph/v26.0/{OTHER_PIXEL}/events")
+    send(client, [refund("r2")], token=OTHER_TOKEN, url=f"/sandbox/graph/{GRAPH_VERSION}/{OTHER_PIXEL}/events")
     assert [row.deduplicated for row in stored(app, event_id="r2")] == [False, False, False]
 
 
@@ -342,6 +363,42 @@ def test_a_timeout_fault_outlasts_the_client_but_meta_still_receives(app, api, l
 
 
 @pytest.mark.parametrize(
+    "kind, code, message, header",
+    [
+        ("app_limit", 4, "(#4) Application request limit reached", "X-App-Usage"),
+        ("user_limit", 17, "(#17) User request limit reached", "X-App-Usage"),
+        (
+            "business_limit",
+            80004,
+            "(#80004) There have been too many calls to this ad-account. Wait a bit and try again.",
+            "X-Business-Use-Case-Usage",
+        ),
+        ("rate_limit", 613, "(#613) Calls to this api have exceeded the rate limit.", "X-App-Usage"),
+    ],
+)
+def test_a_throttling_fault_answers_metas_code_transient_with_its_usage_header(
+    client, api, app, kind, code, message, header
+):
+    assert api.put("/sandbox/api/faults", {"error": kind, "count": 1}, role="tester").status_code == 200
+    response = send(client, [refund("throttled-1")])
+    error = meta_error(response)
+    assert (error["code"], error["message"], error["type"], error["is_transient"]) == (
+        code,
+        message,
+        "OAuthException",
+        True,
+    )
+    usage = json.loads(response.headers[header])
+    if header == "X-App-Usage":
+        assert usage["call_count"] == 100 and {"total_cputime", "total_time"} <= set(usage)
+    else:
+        (rows,) = usage.values()
+        assert rows[0]["call_count"] == 100 and rows[0]["estimated_time_to_regain_access"] > 0
+    assert stored(app, event_id="throttled-1") == [], "a throttled request records nothing"
+    assert send(client, [refund("throttled-1")]).status_code == 200, "count 1: the next request goes through"
+
+
+@pytest.mark.parametrize(
     "body, field",
     [
         ({"error": "boom"}, "error"),
@@ -361,6 +418,13 @@ def test_invalid_faults_are_refused_with_per_field_messages(api, body, field):
     assert api.get("/sandbox/api/faults", role="tester").get_json() == {}
 
 
+def test_the_page_lists_the_sandboxs_own_answers_and_the_throttling_faults(client, auth):
+    auth.login("tester")
+    html = client.get("/sandbox/").get_data(as_text=True)
+    assert 'id="own-choices"' in html and "2804004" in html and "X-Ad-Api-Version-Warning" in html
+    assert "Business use-case limit (80004)" in html and "API rate limit (613)" in html
+
+
 def test_faults_need_a_json_body(api, client, staff):
     response = client.put("/sandbox/api/faults", data="x", headers=staff.headers("tester"))
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "malformed"
@@ -372,7 +436,7 @@ def test_faults_need_a_json_body(api, client, staff):
 def test_received_lists_everything_oldest_first_with_filters(client, api):
     send(client, [refund("1")], test_event_code="A")
     send(client, [refund("2")], test_event_code="B")
-    send(client, [refund("3")], token=OTHER_TOKEN, url=f"/sandbox/graph/v26.0/{OTHER_PIXEL}/events")
+    send(client, [refund("3")], token=OTHER_TOKEN, url=f"/sandbox/graph/{GRAPH_VERSION}/{OTHER_PIXEL}/events")
     every = api.get("/sandbox/api/received", role="tester").get_json()
     assert [item["event"]["event_id"] for item in every] == ["1", "2", "3"]
     assert set(every[0]) >= {"pixel_id", "received_at", "test_event_code", "deduplicated", "event"}

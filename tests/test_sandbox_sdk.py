@@ -20,6 +20,7 @@ from sqlalchemy import select  # noqa: E402
 from app import DEMO_ACCESS_TOKEN, DEMO_PIXEL_ID  # noqa: E402
 from extensions import db  # noqa: E402
 from sandbox.models import ReceivedEvent  # noqa: E402
+from tests.conftest import GRAPH_VERSION  # noqa: E402
 
 
 @pytest.fixture
@@ -59,7 +60,7 @@ def refund_event(event_id: str) -> Event:
 
 
 def test_the_sdk_sends_a_refund_and_parses_the_success(app, graph_at_sandbox):
-    FacebookAdsApi.init(access_token=DEMO_ACCESS_TOKEN, api_version="v26.0")
+    FacebookAdsApi.init(access_token=DEMO_ACCESS_TOKEN, api_version=GRAPH_VERSION)
     request = EventRequest(pixel_id=DEMO_PIXEL_ID, events=[refund_event("sdk-1")], test_event_code="SDK1")
     response = request.execute()
     assert response.events_received == 1 and response.messages == [] and response.fbtrace_id
@@ -71,7 +72,7 @@ def test_the_sdk_sends_a_refund_and_parses_the_success(app, graph_at_sandbox):
 
 
 def test_the_sdk_gets_a_request_error_with_190_for_a_wrong_token(app, graph_at_sandbox):
-    FacebookAdsApi.init(access_token="EAABnotTheRightToken", api_version="v26.0")
+    FacebookAdsApi.init(access_token="EAABnotTheRightToken", api_version=GRAPH_VERSION)
     request = EventRequest(pixel_id=DEMO_PIXEL_ID, events=[refund_event("sdk-2")])
     with pytest.raises(FacebookRequestError) as caught:
         request.execute()
@@ -80,3 +81,35 @@ def test_the_sdk_gets_a_request_error_with_190_for_a_wrong_token(app, graph_at_s
     assert caught.value.http_status() == 400
     with app.app_context():
         assert db.session.scalar(select(ReceivedEvent)) is None
+
+
+def test_the_sdk_sends_its_typed_parameters_documented_keys_and_net_revenue(app, graph_at_sandbox):
+    FacebookAdsApi.init(access_token=DEMO_ACCESS_TOKEN, api_version=GRAPH_VERSION)
+    event = refund_event("sdk-typed")
+    event.opt_out = False
+    event.event_source_url = "https://shop.test/order-confirmation"
+    event.data_processing_options = ["LDU"]
+    event.data_processing_options_country = 1
+    event.data_processing_options_state = 1000
+    event.user_data.madid = "38400000-8cf0-11bd-b23e-10b96e40000d"
+    event.user_data.anon_id = "anon-42"
+    event.custom_data.net_revenue = 19.9
+    response = EventRequest(pixel_id=DEMO_PIXEL_ID, events=[event]).execute()
+    assert response.events_received == 1
+    with app.app_context():
+        sent = db.session.scalar(select(ReceivedEvent).filter_by(event_id="sdk-typed")).event
+    assert (sent["opt_out"], sent["data_processing_options"], sent["data_processing_options_state"]) == (
+        False,
+        ["LDU"],
+        1000,
+    )
+    assert sent["custom_data"]["net_revenue"] == 19.9 and sent["user_data"]["anon_id"] == "anon-42"
+
+
+def test_the_sdk_gets_metas_schema_error_for_an_app_event_without_app_data(app, graph_at_sandbox):
+    FacebookAdsApi.init(access_token=DEMO_ACCESS_TOKEN, api_version=GRAPH_VERSION)
+    event = refund_event("sdk-app")
+    event.action_source = ActionSource.APP
+    with pytest.raises(FacebookRequestError) as caught:
+        EventRequest(pixel_id=DEMO_PIXEL_ID, events=[event]).execute()
+    assert caught.value.api_error_code() == 100 and caught.value.api_error_subcode() == 2804019

@@ -237,3 +237,92 @@ def test_a_string_that_is_not_json_names_its_index():
     with pytest.raises(GraphError) as caught:
         events_of([json.dumps(valid_event()), "{not json"])
     assert "$['data'][1]" in caught.value.error_user_msg
+
+
+# --- windows, types and keys of Meta's documentation and SDK ------------------------------------------
+
+
+def test_a_physical_store_event_is_accepted_up_to_62_days_old():
+    event = valid_event(action_source="physical_store", event_source_url=None, event_time=int(NOW) - 62 * 86400 + 5)
+    assert first_error([event], NOW) is None
+
+
+def test_a_physical_store_event_older_than_62_days_is_too_old():
+    event = valid_event(action_source="physical_store", event_source_url=None, event_time=int(NOW) - 62 * 86400 - 1)
+    error = first_error([event], NOW)
+    assert (error.error_subcode, error.error_user_title) == (2804003, "Event Timestamp Too Old")
+    assert "within 62 days" in error.error_user_msg
+
+
+def test_a_website_event_eight_days_old_is_still_too_old():
+    error = first_error([valid_event(event_time=int(NOW) - 8 * 86400)], NOW)
+    assert error.error_subcode == 2804003 and "within 7 days" in error.error_user_msg
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"opt_out": False},
+        {"opt_out": True},
+        {"data_processing_options": []},
+        {
+            "data_processing_options": ["LDU"],
+            "data_processing_options_country": 1,
+            "data_processing_options_state": 1000,
+        },
+        {"data_processing_options": ["LDU"], "data_processing_options_country": 0, "data_processing_options_state": 0},
+        {"event_source_url": "http://shop.test/order-confirmation?id=7"},
+    ],
+)
+def test_parameters_of_the_sdks_types_pass(changes):
+    assert first_error([valid_event(**changes)], NOW) is None
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("opt_out", "true"),
+        ("opt_out", 1),
+        ("data_processing_options", "LDU"),
+        ("data_processing_options", [1]),
+        ("data_processing_options", {"LDU": True}),
+        ("data_processing_options_country", "1"),
+        ("data_processing_options_country", True),
+        ("data_processing_options_country", 1.5),
+        ("data_processing_options_state", "CA"),
+        ("data_processing_options_state", [1000]),
+        ("event_source_url", "shop.test/checkout"),
+        ("event_source_url", "javascript:alert(1)"),
+        ("event_source_url", 42),
+        ("event_source_url", "https://shop.test/a b"),
+        ("event_source_url", "https://[::1/x"),
+    ],
+)
+def test_parameters_of_the_wrong_type_are_refused_as_malformed(key, value):
+    error = first_error([valid_event(**{key: value})], NOW)
+    assert (error.status, error.code, error.error_subcode, error.is_transient) == (400, 100, 2804019, False)
+    assert error.error_user_msg.startswith(f"The value of the parameter $['data'][0]['{key}'] is invalid")
+
+
+def test_an_app_event_without_app_data_is_refused():
+    error = first_error([valid_event(action_source="app", event_source_url=None)], NOW)
+    assert error.error_subcode == 2804019
+    assert error.error_user_msg == "The parameter $['data'][0]['app_data'] is required for app events"
+
+
+def test_an_app_event_with_app_data_passes():
+    app_data = {"advertiser_tracking_enabled": 1, "application_tracking_enabled": 1, "extinfo": ["i2"]}
+    assert first_error([valid_event(action_source="app", event_source_url=None, app_data=app_data)], NOW) is None
+
+
+@pytest.mark.parametrize(
+    "key", ["page_scoped_user_id", "ig_account_id", "ig_sid", "anon_id", "madid", "ctwa_clid", "page_id"]
+)
+def test_metas_documented_user_data_keys_are_accepted(key):
+    assert first_error([with_user_data(**{key: "1234567890"})], NOW) is None
+
+
+def test_net_revenue_is_accepted_as_a_number_and_refused_otherwise():
+    assert first_error([with_custom_data(net_revenue=19.9)], NOW) is None
+    error = first_error([with_custom_data(net_revenue="a lot")], NOW)
+    assert "$['data'][0]['custom_data']['net_revenue']" in error.error_user_msg

@@ -29,7 +29,7 @@ from pixelplus.settings import load_settings, save_settings
 from pixelplus.worker import stop_thread
 from sandbox.models import ReceivedEvent
 from shop.models import Order, OrderLine, OrderState
-from tests.conftest import wait_for
+from tests.conftest import GRAPH_VERSION, wait_for
 from tests.test_delivery_e2e import worker_process
 
 WAYS = ("full", "two_slips", "cancel_then_refund", "slip_then_refund")
@@ -65,7 +65,7 @@ def soak(app, live, staff):
                 "pixel_id": app.config["DEMO_PIXEL_ID"],
                 "access_token": app.config["DEMO_ACCESS_TOKEN"],
                 "graph_url": f"{live.url}/sandbox/graph",
-                "api_version": "v21.0",
+                "api_version": GRAPH_VERSION,
                 "refund_on_credit_slip": True,
             }
         )
