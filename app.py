@@ -53,9 +53,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _sqlite_pragmas(app)
 
     import pixelplus
+    import reports
     import shop
 
     shop.init_app(app)
+    reports.init_app(app)
     pixelplus.init_app(app)
     if app.config["SANDBOX_ENABLED"]:
         import sandbox

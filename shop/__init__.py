@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the shop's blueprints, loaders, template helpers and commands."""
     from extensions import login_manager
     from shop import api, auth, backoffice, cli, storefront
-    from shop.modules import MenuEntry, installed_modules
+    from shop.modules import MenuEntry, host_menu, installed_modules
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to reach the back office."
@@ -31,5 +31,5 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _backoffice_menu():
         modules = installed_modules(app)
-        menu = list(shop_menu) + [entry for module in modules for entry in module.menu]
+        menu = list(shop_menu) + host_menu(app) + [entry for module in modules for entry in module.menu]
         return {"installed_modules": modules, "backoffice_menu": menu}

@@ -17,10 +17,12 @@ ROLES = ("superadmin", "admin", "merchant", "tester")
 
 # What each role may do. "read" is every back-office page that only shows something.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "superadmin": frozenset({"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff"}),
+    "superadmin": frozenset(
+        {"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff", "reports"}
+    ),
     "admin": frozenset({"read", "orders"}),
-    "merchant": frozenset({"read", "settings", "settings.view", "events.resend", "sandbox"}),
-    "tester": frozenset({"read", "settings.view", "sandbox"}),
+    "merchant": frozenset({"read", "settings", "settings.view", "events.resend", "sandbox", "reports"}),
+    "tester": frozenset({"read", "settings.view", "sandbox", "reports"}),
 }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from flask import Flask
 
 EXTENSION_KEY = "shop.modules"
+MENU_KEY = "shop.menu"
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,13 @@ def register_module(app: Flask, module: InstalledModule) -> None:
 def installed_modules(app: Flask) -> list[InstalledModule]:
     """Return the installed modules in installation order."""
     return list(app.extensions.get(EXTENSION_KEY, []))
+
+
+def register_menu(app: Flask, entry: MenuEntry) -> None:
+    """Add a back-office menu link for a host package that is not a module (reports)."""
+    app.extensions.setdefault(MENU_KEY, []).append(entry)
+
+
+def host_menu(app: Flask) -> list[MenuEntry]:
+    """Return the menu links host packages added, in the order they were added."""
+    return list(app.extensions.get(MENU_KEY, []))

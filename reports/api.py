@@ -1,0 +1,41 @@
+"""The reports' JSON API: /api/reports/refunds and /api/reports/reconciliation (merchant, tester)."""
+
+from flask import Blueprint, jsonify, request
+
+from core.access import protect_api_blueprint, requires
+from core.apierrors import ApiError, register_json_errors
+from extensions import csrf
+from reports.definitions import DEFINITIONS
+from reports.period import PeriodError, grouping_from, period_from
+from reports.revenue import revenue_report
+
+bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
+csrf.exempt(bp)  # API calls authenticate with a key, never the session cookie
+protect_api_blueprint(bp)
+register_json_errors(bp)
+
+
+def _checked(read):
+    """Run read(); a PeriodError becomes a 422 naming the argument."""
+    try:
+        return read()
+    except PeriodError as error:
+        raise ApiError(422, "invalid", f"{error.field}: {error.message}", {error.field: error.message}) from None
+
+
+@bp.get("/refunds")
+@requires("reports")
+def refunds():
+    """Gross, refunds, chargebacks, net and refund rate per currency, grouped by day, source, campaign or product."""
+    period = _checked(lambda: period_from(request.args.get("from"), request.args.get("to")))
+    group_by = _checked(lambda: grouping_from(request.args.get("group_by")))
+    currencies = revenue_report(period, group_by)
+    return jsonify(
+        {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "group_by": group_by,
+            "currencies": [report.as_json() for report in currencies],
+            "definitions": DEFINITIONS,
+        }
+    )

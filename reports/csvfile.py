@@ -1,0 +1,54 @@
+"""CSV exports of the reports, safe to open in a spreadsheet.
+
+Labels come from customers (utm_source, utm_campaign): a cell that could start a formula gets a
+leading single quote, so ``=HYPERLINK(...)`` stays text.
+"""
+
+import csv
+import io
+from collections.abc import Iterable
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+REVENUE_COLUMNS = (
+    "currency",
+    "group_by",
+    "key",
+    "label",
+    "gross",
+    "paid_orders",
+    "refunds",
+    "refund_count",
+    "refunded_orders",
+    "chargebacks",
+    "chargeback_amount",
+    "net",
+    "refund_rate",
+)
+
+
+def _cell(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_text(rows: Iterable[Iterable]) -> str:
+    """Return CSV text of rows, each text cell neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([_cell(value) for value in row])
+    return buffer.getvalue()
+
+
+def revenue_csv(reports, group_by: str) -> str:
+    """Return the revenue report as CSV: one line per row and one total line per currency."""
+    lines = [REVENUE_COLUMNS]
+    for report in reports:
+        for figures in [*report.rows, report.totals]:
+            data = figures.as_json()
+            lines.append(
+                [report.currency, group_by if figures is not report.totals else "total"]
+                + [data[column] for column in REVENUE_COLUMNS[2:]]
+            )
+    return csv_text(lines)

@@ -1,0 +1,29 @@
+"""What each figure of the reports means, in words: shown on the page and returned by the API."""
+
+DEFINITIONS = {
+    "gross": "Payments recorded in the period, on the payment's date (tax and shipping included).",
+    "paid_orders": "Orders with a payment recorded in the period.",
+    "refunds": (
+        "What orders gave back in the period, on the refund's date: each credit slip's products and shipping "
+        "(tax included) on the slip's date; for an order moved to a full-refund state (Refunded, Canceled, "
+        "Returned) after it was paid, what was paid and not yet covered by credit slips, on the date of that "
+        "change. An order never gives back more than was paid for it: a canceled unpaid order gives back "
+        "nothing, and Canceled then Refunded counts the money once."
+    ),
+    "refund_count": "Refunds that gave money back: credit slips and full refunds (by product: product lines).",
+    "refunded_orders": "Orders that gave money back in the period.",
+    "chargebacks": (
+        "Orders moved to a chargeback state (a state whose key or name says Chargeback) in the period; "
+        "chargeback_amount is what was paid and not yet given back, counted like a full refund."
+    ),
+    "net": "Gross revenue less refunds and chargebacks.",
+    "refund_rate": (
+        "Refunded orders ÷ paid orders of the same period (orders refunded in the period may have been paid before it)."
+    ),
+    "currencies": "Every figure is per currency; amounts in different currencies are never added.",
+    "product": (
+        "By product only product lines count (tax included; shipping and discounts belong to no product): "
+        "sold lines of the orders paid in the period; credit-slip lines; and for a full refund or a "
+        "chargeback, the units no credit slip refunded."
+    ),
+}

@@ -1,0 +1,110 @@
+"""The report by product: what each product sold and what of it was given back, per currency.
+
+Only product lines count, tax included; shipping and discounts belong to no product, so these figures
+add up to less than the order-level report. Sold: the lines of the orders paid in the period. Given
+back: a credit slip's lines on the slip's date; for an order entering a full-refund state after it
+was paid, the units no credit slip refunded, on the date of the first such change. A chargeback
+counts the same units, as a chargeback, for orders never refunded in full.
+"""
+
+from dataclasses import replace
+
+from sqlalchemy import and_, distinct, func, literal, select, union_all
+
+from extensions import db
+from reports.period import Period
+from reports.refunds import CHARGEBACK, REFUND, cents, paid_before_entry
+from reports.revenue import CurrencyReport, Figures, add_given_back, slot_of, to_money
+from reports.states import ending_states
+from shop.models import CreditSlip, CreditSlipLine, Order, OrderHistory, OrderLine, Payment
+
+
+def product_report(period: Period) -> list[CurrencyReport]:
+    """Return the report by product, one list of rows per currency, with each currency's totals."""
+    states = ending_states()
+    gone = _lines_given_back(period, states.full_refund, states.chargeback)
+    rows: dict[tuple[str, str], Figures] = {}
+    totals: dict[str, Figures] = {}
+    labels: dict[str, str] = {}
+    for target, grouped in ((rows, True), (totals, False)):
+        _add_sold(target, period, grouped, labels)
+        add_given_back(target, gone, gone.c.product_id if grouped else None)
+    reports = []
+    for currency in sorted(totals):
+        mine = [row for (cur, _product), row in rows.items() if cur == currency]
+        for row in mine:
+            row.label = labels.get(row.key, f"product #{row.key}")
+        mine.sort(key=lambda row: (-row.gross, row.label))
+        reports.append(CurrencyReport(currency, replace(totals[currency], key="total", label="Total"), mine))
+    return reports
+
+
+def _add_sold(target: dict, period: Period, grouped: bool, labels: dict) -> None:
+    paid_in_period = select(Payment.order_id).where(Payment.at >= period.start, Payment.at < period.end)
+    keys = [Order.currency, OrderLine.product_id] if grouped else [Order.currency]
+    statement = (
+        select(
+            *keys,
+            func.sum(cents(OrderLine.unit_price_tax_incl) * OrderLine.quantity),
+            func.count(distinct(OrderLine.order_id)),
+            func.max(OrderLine.product_reference),
+            func.max(OrderLine.product_name),
+        )
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.order_id.in_(paid_in_period))
+        .group_by(*keys)
+    )
+    for row in db.session.execute(statement):
+        currency, product_id = row[0], (row[1] if grouped else None)
+        gross, orders, reference, name = row[-4:]
+        slot = slot_of(target, currency, product_id)
+        slot.gross += to_money(gross)
+        slot.paid_orders += int(orders)
+        if grouped:
+            labels[str(product_id)] = f"{reference} · {name}"
+
+
+def _lines_given_back(period: Period, full_refund: tuple[int, ...], chargeback: tuple[int, ...]):
+    """Each product line given back in period: ``order_id, product_id, kind, amount`` (cents)."""
+    paid_before_slip = select(1).where(Payment.order_id == CreditSlip.order_id, Payment.at <= CreditSlip.at).exists()
+    slip_lines = (
+        select(
+            CreditSlip.order_id,
+            OrderLine.product_id,
+            literal(REFUND).label("kind"),
+            cents(CreditSlipLine.amount_tax_incl).label("amount"),
+        )
+        .select_from(CreditSlipLine)
+        .join(CreditSlip, CreditSlip.id == CreditSlipLine.credit_slip_id)
+        .join(OrderLine, OrderLine.id == CreditSlipLine.order_line_id)
+        .where(CreditSlip.at >= period.start, CreditSlip.at < period.end, paid_before_slip)
+    )
+    left = OrderLine.quantity - OrderLine.refunded_quantity
+
+    def remainders(orders, kind: str):
+        return select(
+            OrderLine.order_id, OrderLine.product_id, literal(kind), cents(OrderLine.unit_price_tax_incl) * left
+        ).where(OrderLine.order_id.in_(orders), left > 0)
+
+    refunded = _first_entry(period, full_refund)
+    charged_back = _first_entry(period, chargeback, excluded=full_refund)
+    return union_all(slip_lines, remainders(refunded, REFUND), remainders(charged_back, CHARGEBACK)).subquery(
+        "lines_given_back"
+    )
+
+
+def _first_entry(period: Period, state_ids: tuple[int, ...], excluded: tuple[int, ...] = ()):
+    """The orders whose first entry (after payment) into one of state_ids falls in period."""
+    in_period = select(OrderHistory.order_id).where(
+        OrderHistory.state_id.in_(state_ids), OrderHistory.at >= period.start, OrderHistory.at < period.end
+    )
+    first = (
+        select(OrderHistory.order_id)
+        .where(OrderHistory.order_id.in_(in_period), OrderHistory.state_id.in_(state_ids), paid_before_entry())
+        .group_by(OrderHistory.order_id)
+        .having(and_(func.min(OrderHistory.at) >= period.start, func.min(OrderHistory.at) < period.end))
+    )
+    if excluded:
+        refunded = select(OrderHistory.order_id).where(OrderHistory.state_id.in_(excluded), paid_before_entry())
+        first = first.where(OrderHistory.order_id.not_in(refunded))
+    return first

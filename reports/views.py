@@ -1,0 +1,94 @@
+"""The reports' back-office pages: revenue and refunds, reconciliation, serial refunders."""
+
+from flask import Blueprint, Response, render_template, request, url_for
+
+from core.access import protect_browser_blueprint, requires
+from reports.csvfile import revenue_csv
+from reports.definitions import DEFINITIONS
+from reports.period import GROUPINGS, PeriodError, grouping_from, period_from
+from reports.revenue import CurrencyReport, revenue_report
+
+bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
+protect_browser_blueprint(bp)
+
+
+def _asked():
+    """Return (period, group_by, errors) from the query string; errors keyed by argument."""
+    errors: dict[str, str] = {}
+    period = group_by = None
+    try:
+        period = period_from(request.args.get("from"), request.args.get("to"))
+    except PeriodError as error:
+        errors[error.field] = error.message
+    try:
+        group_by = grouping_from(request.args.get("group_by"))
+    except PeriodError as error:
+        errors[error.field] = error.message
+    return period, group_by, errors
+
+
+@bp.get("/")
+@requires("reports")
+def revenue():
+    """Show gross revenue, refunds, chargebacks, net revenue and refund rate per currency."""
+    period, group_by, errors = _asked()
+    reports = revenue_report(period, group_by) if not errors else []
+    args = {key: request.args.get(key, "") for key in ("from", "to", "group_by")}
+    csv_url = None
+    if period:
+        csv_url = url_for(
+            "reports.revenue_export",
+            **{"from": period.first.isoformat(), "to": period.last.isoformat()},
+            group_by=group_by,
+        )
+    return render_template(
+        "reports/revenue.html",
+        period=period,
+        group_by=group_by or "day",
+        groupings=GROUPINGS,
+        reports=reports,
+        errors=errors,
+        args=args,
+        definitions=DEFINITIONS,
+        csv_url=csv_url,
+        chart_spec=lambda report: chart_spec(report, group_by),
+    ), (422 if errors else 200)
+
+
+@bp.get("/refunds.csv")
+@requires("reports")
+def revenue_export():
+    """Download the report as CSV (the same period and grouping as the page)."""
+    period, group_by, errors = _asked()
+    if errors:
+        return Response(
+            "".join(f"{field}: {message}\n" for field, message in errors.items()), status=422, mimetype="text/plain"
+        )
+    name = f"refunds-{group_by}-{period.first}-{period.last}.csv"
+    return Response(
+        revenue_csv(revenue_report(period, group_by), group_by),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# A chart of more bars than this is unreadable; the table below it lists every row.
+CHART_BARS = 20
+
+
+def chart_spec(report: CurrencyReport, group_by: str) -> dict:
+    """Return the chart of one currency: gross, refunds and net per day (line) or per group (bars)."""
+    rows = report.rows if group_by == "day" else report.rows[:CHART_BARS]
+    return {
+        "type": "line" if group_by == "day" else "bar",
+        "labels": [row.label for row in rows],
+        "datasets": [
+            {"label": "Gross", "data": [f"{row.gross:.2f}" for row in rows], "color": "#0072B2"},
+            {"label": "Refunds", "data": [f"{row.refunds:.2f}" for row in rows], "color": "#D55E00"},
+            {"label": "Net", "data": [f"{row.net:.2f}" for row in rows], "color": "#009E73"},
+        ],
+        "y_title": report.currency,
+        "x_title": {"day": "Day (UTC)", "source": "Traffic source", "campaign": "Campaign", "product": "Product"}[
+            group_by
+        ],
+    }
