@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test install install-test system-packages lint bench
+.PHONY: demo test install install-test system-packages lint bench production
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,8 @@ lint: install-test
 
 bench: install-test
 	$(BIN)/python -m tests.bench
+
+## The production topology: PostgreSQL, gunicorn (2 web workers), 2 delivery workers (scripts/production.sh)
+production: install
+	$(BIN)/python -m pip install -q -e '.[postgres]'
+	bash scripts/production.sh
