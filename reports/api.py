@@ -8,6 +8,7 @@ from extensions import csrf
 from reports.definitions import DEFINITIONS
 from reports.period import PeriodError, grouping_from, period_from
 from reports.revenue import revenue_report
+from reports.serial import serial_refunders, window_from
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
 csrf.exempt(bp)  # API calls authenticate with a key, never the session cookie
@@ -37,5 +38,28 @@ def refunds():
             "group_by": group_by,
             "currencies": [report.as_json() for report in currencies],
             "definitions": DEFINITIONS,
+        }
+    )
+
+
+@bp.get("/serial-refunders")
+@requires("reports")
+def serial():
+    """Customers with min_refunds refunds or more in the last days (30, 90, 180) days."""
+    days, minimum = _checked(lambda: window_from(request.args.get("days"), request.args.get("min_refunds")))
+    return jsonify(
+        {
+            "days": days,
+            "min_refunds": minimum,
+            "customers": [
+                {
+                    "email": customer.email,
+                    "name": customer.name,
+                    "refunds": customer.refunds,
+                    "refunded_orders": customer.refunded_orders,
+                    "last_refund_at": customer.last_refund_at.isoformat(),
+                }
+                for customer in serial_refunders(days, minimum)
+            ],
         }
     )

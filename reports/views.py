@@ -7,6 +7,7 @@ from reports.csvfile import revenue_csv
 from reports.definitions import DEFINITIONS
 from reports.period import GROUPINGS, PeriodError, grouping_from, period_from
 from reports.revenue import CurrencyReport, revenue_report
+from reports.serial import WINDOWS, audience_csv, serial_refunders, window_from
 
 bp = Blueprint("reports", __name__, url_prefix="/admin/reports")
 protect_browser_blueprint(bp)
@@ -92,3 +93,43 @@ def chart_spec(report: CurrencyReport, group_by: str) -> dict:
             group_by
         ],
     }
+
+
+@bp.get("/serial-refunders")
+@requires("reports")
+def serial():
+    """List the customers with N refunds or more in the last 30, 90 or 180 days."""
+    try:
+        days, minimum = window_from(request.args.get("days"), request.args.get("min_refunds"))
+    except PeriodError as error:
+        return render_template(
+            "reports/serial.html",
+            customers=[],
+            errors={error.field: error.message},
+            windows=WINDOWS,
+            days=request.args.get("days", ""),
+            minimum=request.args.get("min_refunds", ""),
+        ), 422
+    return render_template(
+        "reports/serial.html",
+        customers=serial_refunders(days, minimum),
+        errors={},
+        windows=WINDOWS,
+        days=days,
+        minimum=minimum,
+    )
+
+
+@bp.get("/serial-refunders.csv")
+@requires("reports")
+def serial_audience():
+    """Download the serial refunders as a Meta customer list (EMAIL, PHONE hashed with SHA-256)."""
+    try:
+        days, minimum = window_from(request.args.get("days"), request.args.get("min_refunds"))
+    except PeriodError as error:
+        return Response(f"{error.field}: {error.message}\n", status=422, mimetype="text/plain")
+    return Response(
+        audience_csv(serial_refunders(days, minimum)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="serial-refunders-{days}d-min{minimum}.csv"'},
+    )

@@ -1,6 +1,7 @@
 """Revenue and refunds report: the rule on hand-made orders, a generated shop against an independent
 computation, currencies kept apart, roles, hostile query arguments, the page and its CSV."""
 
+import hashlib
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
@@ -278,3 +279,63 @@ def test_csv_keeps_currencies_apart_and_neutralises_formulas(app, auth, client, 
     totals = [line for line in lines if ",total,total," in line]
     assert [line.split(",")[0] for line in totals] == ["EUR", "USD"]
     assert all(",67.56," in line for line in totals)
+
+
+def _refund(app, order_id: int, days_ago: int) -> None:
+    with app.app_context():
+        change_state(db.session.get(Order, order_id), state("PS_OS_REFUND"), at=at(days_ago))
+        db.session.commit()
+
+
+def test_serial_refunders_by_window_and_their_hashed_audience(app, api, auth, client, make_order):
+    # Jeanne (customer 0, French phone 06 12 34 56 78) refunds 3 orders: 2 in the last 30 days, 1 at 60 days.
+    # John (customer 1) refunds 1 order; an unpaid cancellation of Jeanne's counts for nothing.
+    for days_ago in (2, 10, 60):
+        order_id = make_order("PS_OS_BANKWIRE", customer_index=0)
+        with app.app_context():
+            change_state(db.session.get(Order, order_id), state("PS_OS_PAYMENT"), at=at(days_ago + 1))
+            db.session.commit()
+        _refund(app, order_id, days_ago)
+    unpaid = make_order("PS_OS_BANKWIRE", customer_index=0)
+    with app.app_context():
+        change_state(db.session.get(Order, unpaid), state("PS_OS_CANCELED"))
+        db.session.commit()
+    _refund(app, make_order("PS_OS_PAYMENT", customer_index=1), 0)
+
+    def emails(days, minimum):
+        response = api.get(f"/api/reports/serial-refunders?days={days}&min_refunds={minimum}", "tester")
+        assert response.status_code == 200
+        return [(c["email"], c["refunds"]) for c in response.get_json()["customers"]]
+
+    assert emails(30, 2) == [("jeanne.martin@example.fr", 2)]
+    assert emails(90, 3) == [("jeanne.martin@example.fr", 3)]
+    assert emails(30, 3) == []
+    assert emails(30, 1) == [("jeanne.martin@example.fr", 2), ("john_smith@gmail.com", 1)]
+
+    auth.login("merchant")
+    csv = client.get("/admin/reports/serial-refunders.csv?days=90&min_refunds=3")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    # sha256("jeanne.martin@example.fr") and sha256("33612345678"), as Meta's rules normalise them.
+    assert csv.get_data(as_text=True).splitlines() == [
+        "EMAIL,PHONE",
+        hashlib.sha256(b"jeanne.martin@example.fr").hexdigest() + "," + hashlib.sha256(b"33612345678").hexdigest(),
+    ]
+    page = client.get("/admin/reports/serial-refunders?days=90&min_refunds=3")
+    assert page.status_code == 200 and "jeanne.martin@example.fr" in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("days=31", "days"),
+        ("days=%ED%A0%80", "days"),
+        ("min_refunds=0", "min_refunds"),
+        ("min_refunds=" + str(2**63), "min_refunds"),
+        ("min_refunds=%D9%A3", "min_refunds"),
+        ("min_refunds=-2", "min_refunds"),
+    ],
+)
+def test_serial_refunders_refuse_hostile_arguments(api, query, field):
+    response = api.get(f"/api/reports/serial-refunders?{query}", "merchant")
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+    assert api.get(f"/api/reports/serial-refunders?{query}", "admin").status_code == 403
