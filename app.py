@@ -16,6 +16,8 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
 # The demo pixel the embedded sandbox accepts and `shop init-demo` puts into the module's settings.
 DEMO_PIXEL_ID = "1234567890123456"
 DEMO_ACCESS_TOKEN = "EAABsandboxDemoToken0000000000000000000000000000000000Demo9x2Q"  # noqa: S105  (the sandbox's demo token, not a secret)
+# The OAuth refresh token the embedded Google Ads sandbox accepts as a bearer; the demo puts it into the module.
+DEMO_GOOGLEADS_TOKEN = "1//sandboxDemoRefreshToken0000000000000000000000Ads"  # noqa: S105  (not a secret)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -29,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PIXELPLUS_DEMO_GRAPH_URL="http://127.0.0.1:5000/sandbox/graph",
         SANDBOX_ENABLED=True,
         SANDBOX_PIXELS={DEMO_PIXEL_ID: DEMO_ACCESS_TOKEN},
+        SANDBOX_GOOGLEADS_TOKENS=[DEMO_GOOGLEADS_TOKEN],
         DEMO_PIXEL_ID=DEMO_PIXEL_ID,
         DEMO_ACCESS_TOKEN=DEMO_ACCESS_TOKEN,
         BOOTSTRAP_SERVE_LOCAL=True,

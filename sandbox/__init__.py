@@ -7,6 +7,9 @@ Settings (all optional, read from the environment as FLASK_<KEY>):
 - SANDBOX_REJECT_NEGATIVE_VALUE: refuse a negative custom_data.value (default true).
 - SANDBOX_FUTURE_SKEW_SECONDS: how far ahead event_time may be (default 60).
 - SANDBOX_HANG_MS: how long a `timeout` fault holds a request (default 3000).
+- SANDBOX_GOOGLEADS_TOKENS: the bearer tokens the Google Ads sandbox accepts (set by app.py).
+- SANDBOX_GOOGLEADS_VERSIONS: the Google Ads API versions served (default v24, v25, v26).
+GA4 (sandbox/ga4/) and Google Ads (sandbox/googleads/) have their own subpackages.
 """
 
 import json
@@ -32,7 +35,9 @@ class RedactAccessToken(logging.Filter):
 def init_app(app: Flask) -> None:
     """Mount the sandbox under /sandbox."""
     from extensions import csrf
-    from sandbox import api, graph, models, pages  # noqa: F401  (models: tables for create_all)
+    from sandbox import api, google_api, graph, models, pages  # noqa: F401  (models: tables for create_all)
+    from sandbox.ga4 import collect
+    from sandbox.googleads import upload
 
     _configure(app)
     app.register_blueprint(graph.bp)
@@ -41,6 +46,9 @@ def init_app(app: Flask) -> None:
     # The Graph endpoint is called by servers, the API by key only (never a session cookie).
     csrf.exempt(graph.bp)
     csrf.exempt(api.bp)
+    for blueprint in (collect.bp, upload.bp, google_api.bp):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
     server_log = logging.getLogger("werkzeug")
     if not any(isinstance(f, RedactAccessToken) for f in server_log.filters):
         server_log.addFilter(RedactAccessToken())
@@ -62,6 +70,11 @@ def _configure(app: Flask) -> None:
         config["SANDBOX_REJECT_NEGATIVE_VALUE"] = negative.strip().lower() not in _FALSE
     config["SANDBOX_FUTURE_SKEW_SECONDS"] = int(config["SANDBOX_FUTURE_SKEW_SECONDS"])
     config["SANDBOX_HANG_MS"] = int(config["SANDBOX_HANG_MS"])
+    for key, default in (("SANDBOX_GOOGLEADS_TOKENS", ()), ("SANDBOX_GOOGLEADS_VERSIONS", ("v24", "v25", "v26"))):
+        value = config.get(key, default)
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        config[key] = tuple(str(item).strip() for item in value if str(item).strip())
     pixels = config.get("SANDBOX_PIXELS") or {}
     if isinstance(pixels, str):
         pixels = json.loads(pixels)

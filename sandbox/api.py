@@ -7,6 +7,7 @@ from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from extensions import db
 from sandbox.faults import clean_faults, current_faults, set_faults
+from sandbox.google_api import RECEIVED_MODELS, received_json
 from sandbox.models import ErrorAnswer, ReceivedEvent
 from sandbox.receiver import forget_everything
 
@@ -38,6 +39,11 @@ def received_query(pixel_id: str | None, test_event_code: str | None):
 @requires("sandbox")
 def received():
     """List the received events matching pixel_id and test_event_code, oldest first (all unless limit)."""
+    destination = request.args.get("destination") or "meta_capi"
+    if destination in RECEIVED_MODELS:
+        return jsonify(received_json(destination, _whole_arg("after"), _whole_arg("limit")))
+    if destination != "meta_capi":
+        raise ApiError(422, "invalid", "unknown destination", {"destination": "use meta_capi, ga4 or google_ads"})
     query = received_query(request.args.get("pixel_id"), request.args.get("test_event_code"))
     after, limit = _whole_arg("after"), _whole_arg("limit")
     if after is not None:
