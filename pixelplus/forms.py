@@ -5,10 +5,26 @@ the JSON API refuse exactly the same input, and its per-field messages land on t
 """
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, RadioField, SelectMultipleField, StringField, SubmitField, widgets
-from wtforms.validators import Length
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length, Optional
 
-from pixelplus.settings import CONTENT_ID_SOURCES, LATEST_API_VERSION, META_GRAPH_URL, RefundSettings
+from pixelplus.settings import (
+    ACTION_SOURCES,
+    CONTENT_ID_SOURCES,
+    LATEST_API_VERSION,
+    LDU_CHOICES,
+    META_GRAPH_URL,
+    RefundSettings,
+)
 
 try:
     from wtforms.fields.choices import SelectChoice as choice
@@ -44,7 +60,17 @@ class RefundSettingsForm(FlaskForm):
     )
     api_version = StringField("Graph API version", validators=[Length(max=8)])
     graph_url = StringField("Graph API base URL", validators=[Length(max=255)])
-    test_event_code = StringField("Test event code", validators=[Length(max=64, message="At most 64 characters.")])
+    test_event_code = StringField(
+        "Test mode: test event code", validators=[Length(max=64, message="At most 64 characters.")]
+    )
+    # Left out of a post, these three keep their stored value; save_settings refuses a wrong one.
+    test_mode_minutes = IntegerField("Test mode ends by itself after (minutes)", validators=[Optional()])
+    action_source = RadioField(
+        "Action source", choices=[choice(key, label) for key, label in ACTION_SOURCES.items()], validate_choice=False
+    )
+    ldu = RadioField(
+        "Limited Data Use", choices=[choice(key, label) for key, label in LDU_CHOICES.items()], validate_choice=False
+    )
     value_tax_incl = RadioField("Value", choices=[choice("1", "Tax included"), choice("0", "Tax excluded")])
     value_shipping_incl = RadioField(
         "Shipping", choices=[choice("1", "Shipping included"), choice("0", "Shipping excluded")]
@@ -63,7 +89,11 @@ class RefundSettingsForm(FlaskForm):
         self.pixel_id.data = settings.pixel_id
         self.api_version.data = settings.api_version or LATEST_API_VERSION
         self.graph_url.data = settings.graph_url or META_GRAPH_URL
-        self.test_event_code.data = settings.test_event_code
+        # An expired code is shown as none, so saving the page does not start test mode again.
+        self.test_event_code.data = settings.test_event_code_at()
+        self.test_mode_minutes.data = settings.test_mode_minutes
+        self.action_source.data = settings.action_source
+        self.ldu.data = settings.ldu
         self.value_tax_incl.data = "1" if settings.value_tax_incl else "0"
         self.value_shipping_incl.data = "1" if settings.value_shipping_incl else "0"
         self.content_id_source.data = settings.content_id_source
@@ -83,13 +113,21 @@ class RefundSettingsForm(FlaskForm):
             "value_shipping_incl": self.value_shipping_incl.data == "1",
             "content_id_source": self.content_id_source.data or "",
         }
+        optional = {"test_mode_minutes": self.test_mode_minutes, "action_source": self.action_source, "ldu": self.ldu}
+        values |= {name: field.data for name, field in optional.items() if field.raw_data and field.raw_data[0]}
         if self.access_token.data:
             values["access_token"] = self.access_token.data
         return values
 
+    # The refund kinds are selects the page renders per state, beside their trigger checkbox.
+    kind_errors: list[str] = []
+
     def show_errors(self, errors: dict[str, str]) -> None:
         """Put the messages of a refused save on their fields."""
         for name, message in errors.items():
+            if name == "trigger_kinds":
+                self.kind_errors = [*self.kind_errors, message]
+                continue
             field = getattr(self, name, None)
             if field is not None:
                 field.errors = [*field.errors, message]
@@ -98,6 +136,10 @@ class RefundSettingsForm(FlaskForm):
 
 
 class SendTestEventForm(FlaskForm):
-    """The "Send test event" button."""
+    """The "Send test event" form: a code given on the spot (prefilled, never saved) and the button."""
 
+    test_event_code = StringField(
+        "Test event code for this test",
+        validators=[InputRequired("Enter a test event code."), Length(max=64, message="At most 64 characters.")],
+    )
     send_test = SubmitField("Send test event")

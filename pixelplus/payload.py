@@ -1,9 +1,11 @@
 """The Refund event builder: one element of Meta's ``data`` array, exactly as it will be sent.
 
 Fields (DOMAIN.md §2): a custom event named ``Refund``; ``event_time`` = when the status changed;
-a stable ``event_id``; ``action_source`` ``website`` with the order's captured browser data, else
-``system_generated``; ``user_data`` normalized and hashed by Meta's rules (``pixelplus.hashing``), the
-browser identifiers raw; ``custom_data`` with a positive value and the refunded lines.
+a stable ``event_id``; ``action_source`` from the settings (``system_generated`` by default: the refund
+happens in the back office, with no browser); ``user_data`` normalized and hashed by Meta's rules
+(``pixelplus.hashing``) with the checkout's fbp and fbc raw, and the checkout's IP address and user agent
+(and ``event_source_url``) only with ``website``, since Meta defines them as the browser of *the event*;
+``custom_data`` with a positive value and the refunded lines; Limited Data Use per the settings.
 
 Hashed identifiers are sent as one-element arrays, as the facebook-business SDK and Meta's examples
 do; the browser identifiers (client_ip_address, client_user_agent, fbp, fbc) as plain strings.
@@ -12,13 +14,23 @@ Keys are always in the same order and amounts are exact JSON numbers (``event_js
 
 from datetime import datetime
 
-from pixelplus.amounts import REFUND_EVENT, Refund
+from pixelplus.amounts import REFUND_EVENT
 from pixelplus.graph import dumps
 from pixelplus.hashing import hash_field
 from pixelplus.settings import RefundSettings
+from refunding import Refund
 from shop.models import Order
 
-BROWSER_IDENTIFIERS = ("client_ip_address", "client_user_agent", "fbp", "fbc")
+# Identifiers of the customer's browser, sent with any action source (raw, never hashed).
+CLICK_IDENTIFIERS = ("fbp", "fbc")
+# The checkout browser's own details: only with "website", where the event is that browser's.
+BROWSER_DETAILS = ("client_ip_address", "client_user_agent")
+BROWSER_IDENTIFIERS = BROWSER_DETAILS + CLICK_IDENTIFIERS
+# Meta's codes for Limited Data Use: country 1 = United States, state 1000 = California; 0 and 0 ask
+# Meta to find the person's location itself ("Data Processing Options for US Users").
+LDU_GEOLOCATED = {"data_processing_options": ["LDU"], "data_processing_options_country": 0}
+LDU_US = 1
+LDU_STATE_CODES = {"CA": 1000}
 
 
 def new_event_id(order: Order, earlier_refunds: int) -> str:
@@ -32,8 +44,8 @@ def new_event_id(order: Order, earlier_refunds: int) -> str:
     return f"refund-{order.reference}-{earlier_refunds + 1}"
 
 
-def user_data(order: Order) -> dict:
-    """Return the customer's identifiers, hashed by Meta's rules, then the raw browser identifiers."""
+def user_data(order: Order, website: bool = True) -> dict:
+    """Return the customer's identifiers hashed by Meta's rules, fbp and fbc raw, and with website the browser."""
     customer = order.customer
     country = customer.country
     data: dict = {}
@@ -51,11 +63,32 @@ def user_data(order: Order) -> dict:
         digest = hash_field(key, value, country)
         if digest:
             data[key] = [digest]
-    for key in BROWSER_IDENTIFIERS:
+    for key in BROWSER_IDENTIFIERS if website else CLICK_IDENTIFIERS:
         value = getattr(order, key)
         if value:
             data[key] = value
     return data
+
+
+def action_source(order: Order, settings: RefundSettings) -> str:
+    """Return the event's action_source: the setting, but website only for an order checkout saw in a browser.
+
+    Meta requires event_source_url and client_user_agent with website; an order placed without a
+    browser (the API, the phone) has neither, so it goes out as system_generated.
+    """
+    if settings.action_source == "website" and not order.has_browser_data:
+        return "system_generated"
+    return settings.action_source
+
+
+def data_processing_options(order: Order, ldu: str) -> dict:
+    """Return the Limited Data Use keys for the setting: nothing when off (Meta's default, no LDU)."""
+    if ldu == "us_privacy_states":
+        return {**LDU_GEOLOCATED, "data_processing_options_state": 0}
+    if ldu == "us" and (order.customer.country or "").upper() == "US":
+        state = LDU_STATE_CODES.get((order.customer.state or "").strip().upper(), 0)
+        return {**LDU_GEOLOCATED, "data_processing_options_country": LDU_US, "data_processing_options_state": state}
+    return {}
 
 
 def custom_data(order: Order, refund: Refund, settings: RefundSettings) -> dict:
@@ -87,13 +120,13 @@ def build_refund_event(order: Order, refund: Refund, settings: RefundSettings, a
         "event_time": int(at.timestamp()),
         "event_id": event_id,
     }
-    if order.has_browser_data:
-        event["action_source"] = "website"
+    source = action_source(order, settings)
+    event["action_source"] = source
+    if source == "website":
         event["event_source_url"] = order.event_source_url
-    else:
-        event["action_source"] = "system_generated"
-    event["user_data"] = user_data(order)
+    event["user_data"] = user_data(order, website=source == "website")
     event["custom_data"] = custom_data(order, refund, settings)
+    event.update(data_processing_options(order, settings.ldu))
     return event
 
 

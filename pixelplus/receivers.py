@@ -21,9 +21,9 @@ from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
 from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
 from pixelplus.signals import outbox_event_recorded
+from refunding import Refund, was_paid_before
 from shop.models import CreditSlip, Order, OrderState
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
-from shop.status import was_paid_before
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,9 @@ def on_order_status_changed(
             new_state,
             paid_before=was_paid_before(order, at),
             at=at,
-            refund=lambda: amounts.refund_for_status_change(order, settings, amounts.already_reported(order.id)),
+            refund=lambda: amounts.refund_for_status_change(
+                order, new_state, settings, amounts.already_reported(order.id)
+            ),
         )
 
     _record(order, at, facts, decide)
@@ -109,7 +111,7 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
             log.exception("a receiver of outbox-event-recorded failed for event %s", event.event_id)
 
 
-def _outbox_event(order: Order, refund: amounts.Refund, settings: RefundSettings, at: datetime) -> OutboxEvent:
+def _outbox_event(order: Order, refund: Refund, settings: RefundSettings, at: datetime) -> OutboxEvent:
     """Build the outbox row of a Refund event, its payload exactly as it will be sent."""
     event_id = payload.new_event_id(order, amounts.refund_count(order.id))
     event = payload.build_refund_event(order, refund, settings, at, event_id)
@@ -122,7 +124,8 @@ def _outbox_event(order: Order, refund: amounts.Refund, settings: RefundSettings
         event_id=event_id,
         value=refund.value,
         currency=refund.currency,
-        test_event_code=settings.test_event_code or None,
+        # Only while test mode is on: an expired code must never turn a real refund into a test.
+        test_event_code=settings.test_event_code_at(at) or None,
         payload_json=payload.event_json(event),
         status=PENDING,
         next_attempt_at=at,

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.dbtypes import utcnow
-from pixelplus.amounts import Refund
 from pixelplus.models import FIRED, SKIPPED
 from pixelplus.settings import RefundSettings
+from refunding import Refund
 from shop.models import CreditSlip, OrderState
 
 # Meta rejects a whole request holding an event older than 7 days (subcode 2804003); keep a margin
@@ -34,11 +34,6 @@ class Verdict:
         return self.outcome == FIRED
 
 
-def amount(value, currency: str) -> str:
-    """Write an amount as testers read it: ``59.90 EUR``."""
-    return f"{value} {currency}"
-
-
 def _gate(settings: RefundSettings, paid_before: bool, at: datetime, now: datetime | None) -> Verdict | None:
     """Apply the checks shared by every trigger once it is known to be one; None when all pass."""
     if not settings.configured:
@@ -51,17 +46,12 @@ def _gate(settings: RefundSettings, paid_before: bool, at: datetime, now: dateti
 
 
 def _report(refund: Refund, settings: RefundSettings, cause: str) -> Verdict:
-    """Fire for what is left, or skip when earlier events already reported it all."""
-    if refund.value <= 0:
-        if refund.already_reported > 0:
-            return Verdict(
-                SKIPPED, f"nothing left to report: {amount(refund.already_reported, refund.currency)} already reported"
-            )
-        return Verdict(SKIPPED, f"nothing to report: the {refund.basis} comes to {amount(0, refund.currency)}")
-    how = f"{refund.basis}, {settings.describe_value()}"
-    if refund.already_reported > 0:
-        how += f", less {amount(refund.already_reported, refund.currency)} already reported"
-    return Verdict(FIRED, f"{cause}: reporting {amount(refund.value, refund.currency)} ({how})", refund)
+    """Fire for what is left, or skip when earlier events already reported it all; show the arithmetic."""
+    how = f"{refund.arithmetic}; {settings.describe_value()}"
+    if refund.nothing_left:
+        start = "nothing left to report" if refund.already_reported > 0 else "nothing to report"
+        return Verdict(SKIPPED, f"{start}: {how}")
+    return Verdict(FIRED, f"{cause}: reporting {refund.value:.2f} {refund.currency} ({how})", refund)
 
 
 def decide_status_change(
@@ -77,8 +67,9 @@ def decide_status_change(
         return Verdict(SKIPPED, "module disabled")
     if new_state.id not in settings.trigger_state_ids:
         return Verdict(SKIPPED, f"state {new_state.name} is not a refund trigger")
+    kind = settings.kind_of(new_state)
     return _gate(settings, paid_before, at, now) or _report(
-        refund(), settings, f"state {new_state.name} is a refund trigger"
+        refund(), settings, f"state {new_state.name} is a refund trigger ({kind} refund)"
     )
 
 

@@ -9,15 +9,18 @@ import ipaddress
 import json
 import logging
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from core.dbtypes import utcnow
 from extensions import db
 from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
+from refunding import KINDS, ValueSettings, kind_of
 from shop.models import OrderState
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,20 @@ LATEST_API_VERSION = "v26.0"
 META_GRAPH_URL = "https://graph.facebook.com"
 DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED")
 CONTENT_ID_SOURCES = {"id": "Product id", "reference": "Product reference"}
+# Meta's action_source for a refund made in the back office (DOMAIN.md §2): no browser is involved.
+ACTION_SOURCES = {
+    "system_generated": "System generated (recommended: the refund happens in the back office)",
+    "website": "Website (adds the checkout's IP address, user agent and page URL)",
+    "other": "Other",
+}
+# Limited Data Use (Meta's data processing options for US state privacy laws).
+LDU_CHOICES = {
+    "off": "Off",
+    "us_privacy_states": "Customers in US states with a privacy law (Meta finds the state)",
+    "us": "All customers with a US address",
+}
+DEFAULT_TEST_MODE_MINUTES = 60
+MAX_TEST_MODE_MINUTES = 24 * 60
 
 # Field name → stored key. The first four are Pixel Plus's own configuration keys.
 STORED_KEYS = {
@@ -41,13 +58,28 @@ STORED_KEYS = {
     "value_tax_incl": "FCTP_REFUND_VALUE_TAX_INCL",
     "value_shipping_incl": "FCTP_REFUND_VALUE_SHIPPING_INCL",
     "content_id_source": "FCTP_REFUND_CONTENT_ID_SOURCE",
+    "trigger_kinds": "FCTP_REFUND_TRIGGER_KINDS",
+    "action_source": "FCTP_REFUND_ACTION_SOURCE",
+    "test_mode_minutes": "FCTP_CAPI_TEST_MODE_MINUTES",
+    "ldu": "FCTP_REFUND_LDU",
 }
+# Kept by save_settings itself, never given by a caller: when the saved test event code was set.
+TEST_MODE_SINCE_KEY = "FCTP_CAPI_TEST_MODE_SINCE"
 BOOLEAN_FIELDS = ("enabled", "paid_only", "refund_on_credit_slip", "value_tax_incl", "value_shipping_incl")
-TEXT_FIELDS = ("pixel_id", "access_token", "api_version", "graph_url", "test_event_code", "content_id_source")
+TEXT_FIELDS = (
+    "pixel_id",
+    "access_token",
+    "api_version",
+    "graph_url",
+    "test_event_code",
+    "content_id_source",
+    "action_source",
+    "ldu",
+)
 
 _PIXEL_ID = re.compile(r"\d{1,32}")
 _API_VERSION = re.compile(r"v\d{1,2}\.\d")
-_TEST_EVENT_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TEST_EVENT_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.|=+/]{1,1024}")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
@@ -76,6 +108,11 @@ class RefundSettings:
     value_tax_incl: bool = True
     value_shipping_incl: bool = True
     content_id_source: str = "id"
+    trigger_kinds: dict[int, str] = field(default_factory=dict)  # only the kinds the merchant chose
+    action_source: str = "system_generated"
+    test_mode_minutes: int = DEFAULT_TEST_MODE_MINUTES
+    ldu: str = "off"
+    test_mode_since: datetime | None = None
 
     @property
     def masked_token(self) -> str:
@@ -87,11 +124,34 @@ class RefundSettings:
         """Whether a pixel id and an access token are set."""
         return bool(self.pixel_id and self.access_token)
 
+    @property
+    def value_settings(self) -> ValueSettings:
+        """Tax and shipping in or out, as the shared refund rules take them."""
+        return ValueSettings(tax_incl=self.value_tax_incl, shipping_incl=self.value_shipping_incl)
+
     def describe_value(self) -> str:
         """Say in words how the value is computed (for decisions and pages)."""
-        tax = "tax incl." if self.value_tax_incl else "tax excl."
-        shipping = "shipping incl." if self.value_shipping_incl else "shipping excl."
-        return f"{tax}, {shipping}"
+        return self.value_settings.describe()
+
+    def kind_of(self, state: OrderState) -> str:
+        """Return whether a trigger state is a full or a partial refund (chosen, else its default)."""
+        return kind_of(state, self.trigger_kinds)
+
+    @property
+    def test_mode_until(self) -> datetime | None:
+        """When the saved test event code stops being put on events; None without one."""
+        if not self.test_event_code or self.test_mode_since is None:
+            return None
+        return self.test_mode_since + timedelta(minutes=self.test_mode_minutes)
+
+    def test_event_code_at(self, at: datetime | None = None) -> str:
+        """Return the test event code to put on an event dated at (default now): "" once test mode ended."""
+        until = self.test_mode_until
+        return self.test_event_code if until is not None and (at or utcnow()) < until else ""
+
+    def in_test_mode(self, at: datetime | None = None) -> bool:
+        """Whether events recorded at (default now) go out as test events."""
+        return bool(self.test_event_code_at(at))
 
 
 _CACHE_KEY = "pixelplus.settings"
@@ -115,10 +175,16 @@ def load_settings() -> RefundSettings:
             values[name] = raw == "1"
         elif name == "trigger_state_ids":
             values[name] = tuple(int(i) for i in json.loads(raw))
+        elif name == "trigger_kinds":
+            values[name] = {int(i): kind for i, kind in json.loads(raw).items()}
+        elif name == "test_mode_minutes":
+            values[name] = int(raw)
         else:
             values[name] = raw
     if "trigger_state_ids" not in values:
         values["trigger_state_ids"] = default_trigger_state_ids()
+    if stored.get(TEST_MODE_SINCE_KEY):
+        values["test_mode_since"] = datetime.fromisoformat(stored[TEST_MODE_SINCE_KEY])
     return RefundSettings(**values)
 
 
@@ -153,7 +219,12 @@ def save_settings(changes: dict) -> RefundSettings:
             cleaned[name] = _clean(name, value)
         except ValueError as error:
             errors[name] = str(error)
+    if "trigger_kinds" in cleaned:
+        cleaned["trigger_kinds"] = {**current.trigger_kinds, **cleaned["trigger_kinds"]}
     merged = {**asdict(current), **cleaned}
+    merged["trigger_kinds"] = dict(merged["trigger_kinds"])
+    since = _test_mode_since(current, cleaned)
+    merged["test_mode_since"] = since
     if merged["enabled"] and not errors:
         if not merged["pixel_id"]:
             errors["pixel_id"] = "Enter the pixel id: the Refund event cannot be enabled without it."
@@ -168,6 +239,10 @@ def save_settings(changes: dict) -> RefundSettings:
         row = rows.get(key) or ModuleSetting(name=key)
         row.value = _serialize(name, value)
         db.session.add(row)
+    if since != current.test_mode_since:
+        row = rows.get(TEST_MODE_SINCE_KEY) or ModuleSetting(name=TEST_MODE_SINCE_KEY)
+        row.value = since.isoformat() if since else None
+        db.session.add(row)
     db.session.flush()
     db.session.info.pop(_CACHE_KEY, None)
     if cleaned:
@@ -175,11 +250,31 @@ def save_settings(changes: dict) -> RefundSettings:
     return RefundSettings(**merged)
 
 
+def _test_mode_since(current: RefundSettings, cleaned: dict) -> datetime | None:
+    """Return when test mode started: now for a new code (or one saved again after test mode ended).
+
+    Saving the same code while test mode is on keeps its start, so saving other settings does not
+    stretch test mode; an expired code is shown as none, so saving the page does not revive it.
+    """
+    if "test_event_code" not in cleaned:
+        return current.test_mode_since
+    code = cleaned["test_event_code"]
+    if not code:
+        return None
+    if code == current.test_event_code_at():
+        return current.test_mode_since
+    return utcnow()
+
+
 def _serialize(name: str, value) -> str:
     if name in BOOLEAN_FIELDS:
         return "1" if value else "0"
     if name == "trigger_state_ids":
         return json.dumps(list(value))
+    if name == "trigger_kinds":
+        return json.dumps({str(i): kind for i, kind in sorted(value.items())})
+    if name == "test_mode_minutes":
+        return str(value)
     return value
 
 
@@ -191,6 +286,12 @@ def _clean(name: str, value):
         return value
     if name == "trigger_state_ids":
         return _clean_state_ids(value)
+    if name == "trigger_kinds":
+        return _clean_trigger_kinds(value)
+    if name == "test_mode_minutes":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TEST_MODE_MINUTES:
+            raise ValueError(f"Give the test mode's length in minutes, from 1 to {MAX_TEST_MODE_MINUTES}.")
+        return value
     if not isinstance(value, str):
         raise ValueError("Must be text.")
     value = value.strip()
@@ -207,11 +308,47 @@ def _clean(name: str, value):
     elif name == "graph_url":
         value = _clean_graph_url(value)
     elif name == "test_event_code":
-        if value and not _TEST_EVENT_CODE.fullmatch(value):
+        if value and not TEST_EVENT_CODE_PATTERN.fullmatch(value):
             raise ValueError("A test event code is letters and digits, e.g. TEST12345 (Events Manager → Test events).")
     elif name == "content_id_source" and value not in CONTENT_ID_SOURCES:
         raise ValueError("Choose product id or product reference.")
+    elif name == "action_source" and value not in ACTION_SOURCES:
+        raise ValueError("Choose system_generated, website or other.")
+    elif name == "ldu" and value not in LDU_CHOICES:
+        raise ValueError("Choose off, us_privacy_states or us.")
     return value
+
+
+def _clean_trigger_kinds(value) -> dict[int, str]:
+    """Return {state id: full/partial} from a mapping whose keys are state ids (JSON keys are strings)."""
+    if not isinstance(value, dict):
+        raise ValueError("Give an object of order state id → full or partial.")
+    kinds: dict[int, str] = {}
+    problems: list[str] = []
+    for key, kind in value.items():
+        text = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
+        # At most 18 digits: anything longer is no state id, and never reaches the database as a number.
+        if not isinstance(text, str) or not re.fullmatch(r"\d{1,18}", text):
+            problems.append(f"{_shown(key)} is not an order state id")
+            continue
+        if kind not in KINDS:
+            problems.append(f"state {text}: choose full or partial, not {_shown(kind)}")
+            continue
+        kinds[int(text)] = kind
+    known = set(db.session.scalars(select(OrderState.id)))
+    unknown = sorted(i for i in kinds if i not in known)
+    if unknown:
+        problems.append("unknown order state id: " + ", ".join(str(i) for i in unknown))
+    if problems:
+        message = "; ".join(problems)
+        raise ValueError(message[0].upper() + message[1:] + ".")
+    return kinds
+
+
+def _shown(value) -> str:
+    """Show a refused value briefly and printably in a message."""
+    text = repr(value)
+    return text if len(text) <= 24 else text[:21] + "…"
 
 
 def _clean_state_ids(value) -> tuple[int, ...]:

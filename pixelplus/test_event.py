@@ -1,8 +1,9 @@
-"""The "Send test event" button: one Refund for a sample order, sent now, with the test event code.
+"""The "Send test event" button: one Refund for a sample order, sent now, with a test event code given on the spot.
 
 It shows Meta's (or the sandbox's) answer and changes nothing: no outbox row, no decision, the order
-untouched. It refuses to send without a test event code, because without one Meta counts the event as
-a real refund of the pixel (Events Manager only shows coded events under "Test events").
+untouched, and the code is *not* saved (a saved code is test mode: it would turn real refunds into
+test events). It refuses to send without a code, because without one Meta counts the event as a real
+refund of the pixel (Events Manager only shows coded events under "Test events").
 """
 
 from dataclasses import dataclass
@@ -14,7 +15,8 @@ from core.dbtypes import utcnow
 from extensions import db
 from pixelplus import amounts, payload
 from pixelplus.graph import GraphClient
-from pixelplus.settings import RefundSettings
+from pixelplus.settings import TEST_EVENT_CODE_PATTERN, RefundSettings
+from refunding import FULL, left_to_report
 from shop.models import Customer, Order, OrderLine
 
 
@@ -27,6 +29,7 @@ class SentTestEvent:
     """What the test event was and what the Graph API answered (never the token)."""
 
     ok: bool
+    test_event_code: str
     order_reference: str
     event_id: str
     value: str
@@ -86,23 +89,22 @@ def sample_order() -> Order:
 def build_test_event(settings: RefundSettings, order: Order) -> dict:
     """Return a Refund event for the whole order, dated now, with a one-off event id."""
     at = utcnow()
-    refund = amounts.Refund(
-        value=amounts.order_value(order, settings),
-        currency=order.currency,
-        lines=amounts.order_lines(order, settings),
-        basis="order total",
-        already_reported=amounts.ZERO,
-    )
+    refund = left_to_report(order, FULL, settings.value_settings, amounts.ZERO)
     # A one-off id, so Meta's deduplication never hides a second test of the same order.
     event_id = f"test-refund-{order.reference}-{int(at.timestamp() * 1000)}"
     return payload.build_refund_event(order, refund, settings, at, event_id)
 
 
-def send_test_event(settings: RefundSettings, client=None) -> SentTestEvent:
-    """Send one test Refund event synchronously and return the answer."""
-    if not settings.test_event_code:
+def send_test_event(settings: RefundSettings, test_event_code: str, client=None) -> SentTestEvent:
+    """Send one test Refund event synchronously with test_event_code (not saved) and return the answer."""
+    test_event_code = (test_event_code or "").strip() if isinstance(test_event_code, str) else ""
+    if not test_event_code:
         raise CannotSendTestEvent(
-            "Set a test event code first (Events Manager → Test events), so the test is not counted as a real refund."
+            "Enter a test event code (Events Manager → Test events), so the test is not counted as a real refund."
+        )
+    if not TEST_EVENT_CODE_PATTERN.fullmatch(test_event_code):
+        raise CannotSendTestEvent(
+            "A test event code is letters and digits, e.g. TEST12345 (Events Manager → Test events)."
         )
     if not settings.configured:
         raise CannotSendTestEvent("Set the pixel id and the access token first.")
@@ -119,13 +121,14 @@ def send_test_event(settings: RefundSettings, client=None) -> SentTestEvent:
             settings.pixel_id,
             settings.access_token,
             [event],
-            settings.test_event_code,
+            test_event_code,
         )
     finally:
         if client is None:
             graph.close()
     return SentTestEvent(
         ok=answer.ok,
+        test_event_code=test_event_code,
         order_reference=reference,
         event_id=event["event_id"],
         value=f"{event['custom_data']['value']} {event['custom_data']['currency']}",

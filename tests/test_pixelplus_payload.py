@@ -66,20 +66,12 @@ def test_full_refund_payload_is_the_documented_event(app, make_order, shop_data)
     payload = payload_of(event)
     tshirt, mug, _poster = shop_data["product_ids"]
 
-    assert list(payload) == [
-        "event_name",
-        "event_time",
-        "event_id",
-        "action_source",
-        "event_source_url",
-        "user_data",
-        "custom_data",
-    ]
+    assert list(payload) == ["event_name", "event_time", "event_id", "action_source", "user_data", "custom_data"]
     assert payload["event_name"] == "Refund"
     assert payload["event_time"] == int(at.timestamp())
     assert payload["event_id"] == event.event_id == f"refund-{event.order_reference}-1"
-    assert payload["action_source"] == "website"
-    assert payload["event_source_url"] == "https://shop.test/checkout"
+    # The refund happens in the back office: no browser, whatever checkout captured (DOMAIN.md §2).
+    assert payload["action_source"] == "system_generated"
     assert payload["custom_data"] == {
         "value": Decimal("67.56"),
         "currency": "EUR",
@@ -105,8 +97,21 @@ def test_full_refund_payload_is_the_documented_event(app, make_order, shop_data)
     assert "access_token" not in event.payload_json
 
 
+@pytest.mark.parametrize("source", ["system_generated", "other"])
+def test_without_website_the_checkout_browser_is_left_out_but_fbp_and_fbc_stay(app, make_order, source):
+    payload = refund_payload(app, make_order, action_source=source)
+    assert payload["action_source"] == source
+    assert "event_source_url" not in payload
+    user = payload["user_data"]
+    assert "client_ip_address" not in user and "client_user_agent" not in user
+    assert (user["fbp"], user["fbc"]) == ("fb.1.1700000000000.1234567890", "fb.1.1700000000000.IwAR-test")
+    assert user["em"] == [sha("jeanne.martin@example.fr")] and user["external_id"]
+
+
 def test_user_data_is_hashed_and_browser_data_raw(app, make_order, shop_data):
-    user = refund_payload(app, make_order)["user_data"]
+    payload = refund_payload(app, make_order, action_source="website")
+    assert (payload["action_source"], payload["event_source_url"]) == ("website", "https://shop.test/checkout")
+    user = payload["user_data"]
     customer_id = shop_data["customer_ids"][0]  # Jeanne Martin, Saint-Étienne, FR, 06 12 34 56 78
     assert user == {
         "em": [sha("jeanne.martin@example.fr")],
@@ -137,9 +142,9 @@ def test_us_customer_state_zip_and_phone(app, make_order):
     assert user["ct"] == [sha("menlopark")]
 
 
-def test_order_without_browser_data_is_system_generated(app, make_order):
+def test_order_without_browser_data_is_system_generated_even_with_website(app, make_order):
     order_id = make_order("PS_OS_PAYMENT", browser=False)
-    configure(app)
+    configure(app, action_source="website")
     change(app, order_id, "PS_OS_REFUND")
     payload = payload_of(events(app, order_id)[0])
     assert payload["action_source"] == "system_generated"
@@ -184,7 +189,11 @@ def test_canceled_then_refunded_reports_the_money_once(app, make_order):
 
     first, second = decisions(app, order_id)[-2:]
     assert first.outcome == FIRED
-    assert (second.outcome, second.reason) == (SKIPPED, "nothing left to report: 67.56 EUR already reported")
+    assert (second.outcome, second.reason) == (
+        SKIPPED,
+        "nothing left to report: order total 67.56 EUR − 67.56 EUR already reported = 0.00 EUR; "
+        "tax incl., shipping incl.",
+    )
     assert [e.value for e in events(app, order_id)] == [Decimal("67.56")]
 
 
@@ -200,14 +209,17 @@ def test_failed_events_count_as_reported(app, make_order):
         db.session.query(OutboxEvent).update({"status": FAILED})
         db.session.commit()
     change(app, order_id, "PS_OS_REFUND")
-    assert decisions(app, order_id)[-1].reason == "nothing left to report: 67.56 EUR already reported"
+    assert decisions(app, order_id)[-1].reason.startswith(
+        "nothing left to report: order total 67.56 EUR − 67.56 EUR already reported = 0.00 EUR"
+    )
 
 
-def test_partial_credit_slip_then_refunded_reports_the_slip(app, make_order, shop_data):
+def test_partial_state_reports_the_slip_and_its_lines(app, make_order, shop_data):
+    partially = add_state(app, "Partially refunded")
     order_id = make_order("PS_OS_PAYMENT")
-    configure(app)
+    configure(app, trigger_state_ids=[partially])
     slip(app, order_id, {0: 1})  # one of the two T-shirts
-    change(app, order_id, "PS_OS_REFUND")
+    change(app, order_id, "Partially refunded")
 
     [event] = events(app, order_id)
     data = payload_of(event)["custom_data"]
@@ -216,7 +228,7 @@ def test_partial_credit_slip_then_refunded_reports_the_slip(app, make_order, sho
     assert data["content_ids"] == [tshirt]
     assert data["contents"] == [{"id": tshirt, "quantity": 1, "item_price": TSHIRT_INCL}]
     assert data["num_items"] == 1
-    assert "credit slips" in decisions(app, order_id)[-1].reason
+    assert "(partial refund): reporting 23.88 EUR (credit slips #" in decisions(app, order_id)[-1].reason
 
 
 @pytest.mark.parametrize(
@@ -232,6 +244,7 @@ def test_credit_slip_value_follows_tax_and_shipping_settings(app, make_order, ta
     order_id = make_order("PS_OS_PAYMENT")
     configure(app, value_tax_incl=tax_incl, value_shipping_incl=shipping_incl)
     slip(app, order_id, {0: 1}, shipping=True)
+    configure(app, trigger_kinds={str(state_id(app, "PS_OS_REFUND")): "partial"})
     change(app, order_id, "PS_OS_REFUND")
     assert payload_of(events(app, order_id)[0])["custom_data"]["value"] == value
 
@@ -240,7 +253,9 @@ def test_two_slips_each_reported_by_its_own_refund_state(app, make_order, shop_d
     """Earlier events cover the oldest slips: the second event carries the second slip's lines."""
     returned = add_state(app, "Returned")
     order_id = make_order("PS_OS_PAYMENT")
-    configure(app, trigger_state_ids=[state_id(app, "PS_OS_REFUND"), returned])
+    refunded = state_id(app, "PS_OS_REFUND")
+    kinds = {str(returned): "partial", str(refunded): "partial"}
+    configure(app, trigger_state_ids=[refunded, returned], trigger_kinds=kinds)
     slip(app, order_id, {0: 2})  # both T-shirts: 47.76
     change(app, order_id, "Returned")
     slip(app, order_id, {1: 1})  # the mug: 11.40
@@ -251,7 +266,7 @@ def test_two_slips_each_reported_by_its_own_refund_state(app, make_order, shop_d
     assert (first.value, second.value) == (Decimal("47.76"), MUG_INCL)
     assert (first.event_id[-2:], second.event_id[-2:]) == ("-1", "-2")
     assert payload_of(second)["custom_data"]["contents"] == [{"id": mug, "quantity": 1, "item_price": MUG_INCL}]
-    assert "less 47.76 EUR already reported" in decisions(app, order_id)[-1].reason
+    assert "59.16 EUR − 47.76 EUR already reported = 11.40 EUR" in decisions(app, order_id)[-1].reason
 
 
 def test_event_time_is_the_time_of_the_change(app, make_order):
@@ -285,11 +300,12 @@ def test_credit_slip_fires_when_enabled_and_refunded_reports_only_the_rest(app, 
     assert payload_of(event)["custom_data"]["value"] == TSHIRT_INCL
     assert payload_of(event)["custom_data"]["num_items"] == 1
 
-    change(app, order_id, "PS_OS_REFUND")  # the slips total is already reported
-    assert decisions(app, order_id)[-1].reason == "nothing left to report: 23.88 EUR already reported"
-
     slip(app, order_id, {1: 1})  # the mug: only it is new
     assert [e.value for e in events(app, order_id)] == [TSHIRT_INCL, MUG_INCL]
+
+    change(app, order_id, "PS_OS_REFUND")  # full: the rest of the order, 67.56 − 23.88 − 11.40 = 32.28
+    assert [e.value for e in events(app, order_id)] == [TSHIRT_INCL, MUG_INCL, Decimal("32.28")]
+    assert "order total 67.56 EUR − 35.28 EUR already reported = 32.28 EUR" in decisions(app, order_id)[-1].reason
 
 
 def test_credit_slip_after_a_full_refund_reports_nothing(app, make_order):
@@ -297,7 +313,10 @@ def test_credit_slip_after_a_full_refund_reports_nothing(app, make_order):
     configure(app, refund_on_credit_slip=True)
     change(app, order_id, "PS_OS_REFUND")  # the whole order: 67.56
     slip(app, order_id, {0: 2}, shipping=True)
-    assert decisions(app, order_id)[-1].reason == "nothing left to report: 67.56 EUR already reported"
+    assert decisions(app, order_id)[-1].reason.startswith("nothing left to report: credit slip #")
+    assert "capped at what is left of the order: order total 67.56 EUR − 67.56 EUR already reported = 0.00 EUR" in (
+        decisions(app, order_id)[-1].reason
+    )
     assert len(events(app, order_id)) == 1
 
 
@@ -305,6 +324,9 @@ def test_credit_slip_after_a_full_refund_reports_nothing(app, make_order):
     ("browser", "customer_index", "settings"),
     [
         (True, 0, {}),
+        (True, 0, {"action_source": "website"}),
+        (True, 1, {"action_source": "other", "ldu": "us"}),
+        (True, 0, {"ldu": "us_privacy_states"}),
         (False, 1, {"content_id_source": "reference", "value_tax_incl": False}),
     ],
 )

@@ -167,7 +167,7 @@ def test_order_panel_lists_decisions_and_events(app, refunded_order):
     assert event.event_id in html
     assert "67.56 EUR" in html
     assert "state Shipped is not a refund trigger" in html
-    assert "state Refunded is a refund trigger: reporting 67.56 EUR" in html
+    assert "state Refunded is a refund trigger (full refund): reporting 67.56 EUR (order total 67.56 EUR;" in html
     assert "Payment accepted → Shipped" in html
     assert "pending" in html
 

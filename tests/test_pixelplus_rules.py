@@ -6,10 +6,10 @@ from decimal import Decimal
 import pytest
 
 from core.dbtypes import utcnow
-from pixelplus.amounts import Refund
 from pixelplus.models import ERROR, FIRED, SKIPPED
 from pixelplus.rules import decide_status_change
 from pixelplus.settings import RefundSettings
+from refunding import Refund
 from shop.models import OrderState
 from tests.pixelplus_support import add_state, change, configure, decisions, events, state_id
 
@@ -150,8 +150,8 @@ def _settings(**values) -> RefundSettings:
     return RefundSettings(**{**base, **values})
 
 
-def _refund(value: str, reported: str = "0.00") -> Refund:
-    return Refund(Decimal(value), "EUR", (), "order total", Decimal(reported))
+def _refund(value: str, reported: str = "0.00", arithmetic: str = "order total") -> Refund:
+    return Refund(Decimal(value), "EUR", (), "full", arithmetic, Decimal(reported))
 
 
 def test_refund_is_not_computed_for_a_skip():
@@ -165,11 +165,14 @@ def test_refund_is_not_computed_for_a_skip():
 @pytest.mark.parametrize(
     ("refund", "outcome", "reason"),
     [
-        (_refund("59.90"), FIRED, "state Refunded is a refund trigger: reporting 59.90 EUR (order total, tax incl."),
-        (_refund("0.00", "59.90"), SKIPPED, "nothing left to report: 59.90 EUR already reported"),
-        (_refund("-10.00", "59.90"), SKIPPED, "nothing left to report: 59.90 EUR already reported"),
-        (_refund("0.00"), SKIPPED, "nothing to report: the order total comes to 0 EUR"),
-        (_refund("10.00", "49.90"), FIRED, "state Refunded is a refund trigger: reporting 10.00 EUR"),
+        (
+            _refund("59.90", arithmetic="order total 59.90 EUR"),
+            FIRED,
+            "state Refunded is a refund trigger (full refund): reporting 59.90 EUR (order total 59.90 EUR; tax incl.",
+        ),
+        (_refund("0.00", "59.90", "the sum"), SKIPPED, "nothing left to report: the sum; tax incl."),
+        (_refund("0.00", arithmetic="order total 0.00 EUR"), SKIPPED, "nothing to report: order total 0.00 EUR"),
+        (_refund("10.00", "49.90"), FIRED, "state Refunded is a refund trigger (full refund): reporting 10.00 EUR"),
     ],
 )
 def test_what_is_left_to_report(refund, outcome, reason):
