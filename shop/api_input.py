@@ -39,6 +39,7 @@ BROWSER_FIELDS = {  # field: max length
     "client_user_agent": 2000,
     "fbp": 255,
     "fbc": 255,
+    "ga_client_id": 64,
     "event_source_url": 2000,
     "utm_source": 255,
     "utm_medium": 255,
@@ -239,6 +240,8 @@ def _read_browser(value, errors: FieldErrors) -> dict | None:
             browser["client_ip_address"] = str(ipaddress.ip_address(browser["client_ip_address"]))
         except ValueError:
             errors.add("browser.client_ip_address", "not an IPv4 or IPv6 address")
+    if browser["ga_client_id"] and not re.fullmatch(r"[0-9]{1,20}\.[0-9]{1,20}", browser["ga_client_id"]):
+        errors.add("browser.ga_client_id", "not a GA client id (the _ga cookie's last two numbers, e.g. 123.456)")
     url = browser["event_source_url"]
     if url:
         parts = urlsplit(url)

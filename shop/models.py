@@ -124,6 +124,7 @@ class Order(db.Model):
     client_user_agent: Mapped[str | None] = mapped_column(Text)
     fbp: Mapped[str | None] = mapped_column(String(255))
     fbc: Mapped[str | None] = mapped_column(String(255))
+    ga_client_id: Mapped[str | None] = mapped_column(String(64))  # GA4's client id, from the _ga cookie
     event_source_url: Mapped[str | None] = mapped_column(Text)
     utm_source: Mapped[str | None] = mapped_column(String(255))
     utm_medium: Mapped[str | None] = mapped_column(String(255))

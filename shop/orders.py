@@ -17,6 +17,7 @@ BROWSER_FIELDS = (
     "client_user_agent",
     "fbp",
     "fbc",
+    "ga_client_id",
     "event_source_url",
     "utm_source",
     "utm_medium",

@@ -1,10 +1,12 @@
-"""Browser data for ad attribution: Meta's _fbp/_fbc cookies, first-touch utm parameters, checkout capture.
+"""Browser data for ad attribution: Meta's _fbp/_fbc cookies, Google's _ga, first-touch utm parameters.
 
 On every storefront request (``capture_landing`` before, ``set_tracking_cookies`` after):
 - an ``fbclid`` in the URL becomes the ``_fbc`` cookie ``fb.1.<unix ms>.<fbclid>``; an existing _fbc
   carrying the same click id is kept (its creation time stays), a different click id replaces it
   (the latest ad click wins, as Meta's pixel does);
 - a browser without a valid ``_fbp`` cookie gets ``fb.1.<unix ms>.<random 10-digit int>``;
+- a browser without a valid ``_ga`` cookie gets ``GA1.1.<random>.<unix seconds>`` as Google's tag would
+  write it; its last two parts are the GA4 client id stored on the order (Measurement Protocol client_id);
 - the first landing URL that carries utm_source/utm_medium/utm_campaign is remembered in the session
   (first touch: later landings never overwrite it).
 At checkout ``browser_data()`` returns what ``shop.orders.place_order(browser=...)`` stores.
@@ -28,6 +30,9 @@ UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 UTM_SESSION_KEY = "utm"
 UTM_MAX_LENGTH = 255  # the order's utm_* columns
 FB_VALUE_MAX_LENGTH = 255  # the order's fbp/fbc columns
+GA_COOKIE = "_ga"
+GA_COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookies at 400 days; Google's tag asks for 2 years
+GA_CLIENT_ID_MAX_LENGTH = 64  # the order's ga_client_id column
 # The cookie is written for the registrable domain ("example.com"), so subdomainIndex is 1,
 # the value Meta asks servers to use.
 SUBDOMAIN_INDEX = 1
@@ -37,6 +42,8 @@ _FBCLID = re.compile(r"[A-Za-z0-9_-]+")
 # fb.<subdomainIndex>.<creationTime>.<fbclid or random>[.<appendix>], as Meta's pixel and
 # parameter builders write them; a value read from a cookie is passed on unchanged.
 _FB_COOKIE_VALUE = re.compile(r"fb\.[0-9]\.[0-9]+\.[A-Za-z0-9_.-]+")
+# GA1.<domain depth>.<random>.<first visit, unix seconds>: the client id is the last two numbers.
+_GA_COOKIE_VALUE = re.compile(r"GA1\.[0-9]\.([0-9]{1,20}\.[0-9]{1,20})")
 
 
 def init_app(app: Flask) -> None:
@@ -55,6 +62,17 @@ def unix_ms() -> int:
 def new_fbp() -> str:
     """Return a fresh browser id in Meta's _fbp format."""
     return f"fb.{SUBDOMAIN_INDEX}.{unix_ms()}.{secrets.randbelow(9_000_000_000) + 1_000_000_000}"
+
+
+def new_ga_cookie() -> str:
+    """Return a fresh _ga cookie value in Google's shape: ``GA1.1.<random>.<unix seconds>``."""
+    return f"GA1.1.{secrets.randbelow(2_000_000_000) + 100_000_000}.{int(time.time())}"
+
+
+def ga_client_id(cookie: str | None) -> str | None:
+    """Return the GA4 client id inside a _ga cookie value (``1234567890.1700000000``), or None."""
+    match = _GA_COOKIE_VALUE.fullmatch(cookie or "")
+    return match.group(1) if match else None
 
 
 def fbc_from_fbclid(fbclid: str) -> str:
@@ -91,11 +109,14 @@ def capture_landing() -> None:
         fbp = to_set[FBP_COOKIE] = new_fbp()
     if not is_fb_cookie_value(fbc):
         fbc = None
+    ga = request.cookies.get(GA_COOKIE)
+    if ga_client_id(ga) is None:
+        ga = to_set[GA_COOKIE] = new_ga_cookie()
     fbclid = _usable_fbclid(request.args.get("fbclid"))
     if fbclid and (fbc is None or _click_id_of(fbc) != fbclid):
         fbc = to_set[FBC_COOKIE] = fbc_from_fbclid(fbclid)
 
-    g.tracking = {"fbp": fbp, "fbc": fbc, "cookies_to_set": to_set}
+    g.tracking = {"fbp": fbp, "fbc": fbc, "ga_client_id": ga_client_id(ga), "cookies_to_set": to_set}
     _remember_first_touch_utm()
 
 
@@ -115,11 +136,11 @@ def set_tracking_cookies(response):
     """Write the _fbp/_fbc cookies worked out for this request (an after_request hook)."""
     tracking = g.get("tracking") or {}
     for name, value in tracking.get("cookies_to_set", {}).items():
-        # Not HttpOnly on purpose: Meta's pixel script reads these cookies and must share our ids.
+        # Not HttpOnly on purpose: Meta's pixel and Google's tag read these cookies and must share our ids.
         response.set_cookie(
             name,
             value,
-            max_age=COOKIE_MAX_AGE,
+            max_age=GA_COOKIE_MAX_AGE if name == GA_COOKIE else COOKIE_MAX_AGE,
             path="/",
             samesite="Lax",
             secure=request.is_secure,
@@ -137,6 +158,7 @@ def browser_data() -> dict:
         "client_user_agent": request.user_agent.string or None,
         "fbp": tracking.get("fbp") or None,
         "fbc": tracking.get("fbc") or None,
+        "ga_client_id": tracking.get("ga_client_id") or None,
         "event_source_url": request.url,
         **{name: utm.get(name) for name in UTM_FIELDS},
     }
