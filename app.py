@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         sandbox.init_app(app)
 
     _json_errors_under_api(app)
+    _page_helpers(app)
     if test_config is not None:
         # Tests build their throwaway schema from the models; a real install runs the migrations
         # (`flask db upgrade`, also run by `shop init-demo`), and tests/test_migrations.py proves both agree.
@@ -121,6 +122,14 @@ def _sqlite_pragmas(app: Flask) -> None:
         dbapi_connection = connection.connection.dbapi_connection
         if not dbapi_connection.in_transaction:
             dbapi_connection.execute("BEGIN")
+
+
+def _page_helpers(app: Flask) -> None:
+    """Serve the favicon where browsers ask for it and give every template the human-time filter."""
+    from core.humantime import when
+
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
+    app.add_template_filter(when, "when")
 
 
 def _json_errors_under_api(app: Flask) -> None:

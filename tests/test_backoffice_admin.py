@@ -30,7 +30,11 @@ def test_order_states_page_lists_flags_colors_and_custom_badge(app, client, auth
     returned_row = re.search(r'<tr data-state-id="\d+">(?:(?!</tr>).)*Returned(?:(?!</tr>).)*</tr>', html, re.S).group(
         0
     )
-    assert ">custom<" in returned_row and "background-color: #AA5500" in returned_row
+    assert ">custom<" in returned_row and "<code>#AA5500</code>" in returned_row
+    # the color itself comes from the state-colors stylesheet (the CSP allows no inline style)
+    returned_id = re.search(r'<tr data-state-id="(\d+)">', returned_row).group(1)
+    css = text(client.get("/admin/order-states.css"))
+    assert f'[data-state-id="{returned_id}"] {{ --state-bg: #AA5500; --state-fg: #FFFFFF; }}' in css
     for flag in ("logable", "invoice", "paid", "shipped", "delivery", "send_email"):
         assert f">{flag}</th>" in html
     assert "Add a custom state" not in html and "/edit" not in html  # a tester only reads
