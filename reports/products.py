@@ -10,6 +10,7 @@ counts the same units, as a chargeback, for orders never refunded in full.
 from dataclasses import replace
 
 from sqlalchemy import and_, distinct, func, literal, select, union_all
+from sqlalchemy.orm import aliased
 
 from extensions import db
 from reports.period import Period
@@ -26,9 +27,11 @@ def product_report(period: Period) -> list[CurrencyReport]:
     rows: dict[tuple[str, str], Figures] = {}
     totals: dict[str, Figures] = {}
     labels: dict[str, str] = {}
-    for target, grouped in ((rows, True), (totals, False)):
-        _add_sold(target, period, grouped, labels)
-        add_given_back(target, gone, gone.c.product_id if grouped else None)
+    _add_sold(rows, period, labels)
+    _add_paid_orders(totals, period)
+    for (currency, _product), row in rows.items():
+        slot_of(totals, currency, None).gross += row.gross
+    add_given_back(rows, totals, gone, gone.c.product_id)
     reports = []
     for currency in sorted(totals):
         mine = [row for (cur, _product), row in rows.items() if cur == currency]
@@ -39,12 +42,13 @@ def product_report(period: Period) -> list[CurrencyReport]:
     return reports
 
 
-def _add_sold(target: dict, period: Period, grouped: bool, labels: dict) -> None:
+def _add_sold(rows: dict, period: Period, labels: dict) -> None:
+    """Add each product's sold lines of the orders paid in period."""
     paid_in_period = select(Payment.order_id).where(Payment.at >= period.start, Payment.at < period.end)
-    keys = [Order.currency, OrderLine.product_id] if grouped else [Order.currency]
     statement = (
         select(
-            *keys,
+            Order.currency,
+            OrderLine.product_id,
             func.sum(cents(OrderLine.unit_price_tax_incl) * OrderLine.quantity),
             func.count(distinct(OrderLine.order_id)),
             func.max(OrderLine.product_reference),
@@ -52,16 +56,24 @@ def _add_sold(target: dict, period: Period, grouped: bool, labels: dict) -> None
         )
         .join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.order_id.in_(paid_in_period))
-        .group_by(*keys)
+        .group_by(Order.currency, OrderLine.product_id)
     )
-    for row in db.session.execute(statement):
-        currency, product_id = row[0], (row[1] if grouped else None)
-        gross, orders, reference, name = row[-4:]
-        slot = slot_of(target, currency, product_id)
+    for currency, product_id, gross, orders, reference, name in db.session.execute(statement):
+        slot = slot_of(rows, currency, product_id)
         slot.gross += to_money(gross)
         slot.paid_orders += int(orders)
-        if grouped:
-            labels[str(product_id)] = f"{reference} · {name}"
+        labels[str(product_id)] = f"{reference} · {name}"
+
+
+def _add_paid_orders(totals: dict, period: Period) -> None:
+    """Count each currency's orders paid in period, once each (the products' rows count them per product)."""
+    statement = (
+        select(Payment.currency, func.count(distinct(Payment.order_id)))
+        .where(Payment.at >= period.start, Payment.at < period.end)
+        .group_by(Payment.currency)
+    )
+    for currency, orders in db.session.execute(statement):
+        slot_of(totals, currency, None).paid_orders += int(orders)
 
 
 def _lines_given_back(period: Period, full_refund: tuple[int, ...], chargeback: tuple[int, ...]):
@@ -105,6 +117,9 @@ def _first_entry(period: Period, state_ids: tuple[int, ...], excluded: tuple[int
         .having(and_(func.min(OrderHistory.at) >= period.start, func.min(OrderHistory.at) < period.end))
     )
     if excluded:
-        refunded = select(OrderHistory.order_id).where(OrderHistory.state_id.in_(excluded), paid_before_entry())
-        first = first.where(OrderHistory.order_id.not_in(refunded))
+        other = aliased(OrderHistory)
+        refunded = select(1).where(
+            other.order_id == OrderHistory.order_id, other.state_id.in_(excluded), paid_before_entry(other)
+        )
+        first = first.where(~refunded.exists())
     return first

@@ -31,9 +31,9 @@ def _least(a, b):
     return case((a < b, a), else_=b)
 
 
-def paid_before_entry():
+def paid_before_entry(history=OrderHistory):
     """Whether a payment of the history row's order was recorded at or before the row."""
-    return exists(select(1).where(Payment.order_id == OrderHistory.order_id, Payment.at <= OrderHistory.at))
+    return exists(select(1).where(Payment.order_id == history.order_id, Payment.at <= history.at))
 
 
 def given_back(period: Period, states: EndingStates) -> Subquery:

@@ -11,15 +11,16 @@ count (tax included; shipping and discounts belong to no product): see reports.p
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, case, distinct, func, select
+from sqlalchemy import distinct, func, select
 
 from extensions import db
 from reports.period import Period
-from reports.refunds import CHARGEBACK, REFUND, cents, given_back
+from reports.refunds import CHARGEBACK, cents, given_back
 from reports.states import ending_states
 from shop.models import Order, Payment
 
 CENTS = Decimal(100)
+ORDER_GROUPINGS = ("source", "campaign")  # groupings by a column of the order
 NO_SOURCE = ""  # orders placed without utm_source / utm_campaign (direct, or created in the back office)
 
 
@@ -98,9 +99,9 @@ def revenue_report(period: Period, group_by: str) -> list[CurrencyReport]:
     rows: dict[tuple[str, str], Figures] = {}
     totals: dict[str, Figures] = {}
     key_of = _grouping(group_by)
-    for target, grouped in ((rows, True), (totals, False)):
-        _add_payments(target, period, key_of(Payment.at) if grouped else None)
-        add_given_back(target, gone, key_of(gone.c.at) if grouped else None)
+    _add_payments(rows, period, key_of(Payment.at), group_by)
+    _add_payments(totals, period, None, None)
+    add_given_back(rows, totals, gone, key_of(gone.c.at))
     reports = []
     for currency in sorted(totals):
         mine = [row for (cur, _key), row in rows.items() if cur == currency]
@@ -130,46 +131,48 @@ def slot_of(target: dict, currency: str, key) -> Figures:
     return target[slot_key]
 
 
-def _add_payments(target: dict, period: Period, key) -> None:
-    columns = [Order.currency, func.sum(cents(Payment.amount)), func.count(distinct(Payment.order_id))]
+def _add_payments(target: dict, period: Period, key, group_by: str | None) -> None:
+    # The payment carries the order's currency, so only a grouping by source or campaign reads the orders.
+    grouped = [key] if key is not None else []
     statement = (
-        select(*columns, *([key] if key is not None else []))
-        .join(Order, Order.id == Payment.order_id)
+        select(Payment.currency, func.sum(cents(Payment.amount)), func.count(distinct(Payment.order_id)), *grouped)
         .where(Payment.at >= period.start, Payment.at < period.end)
-        .group_by(Order.currency, *([key] if key is not None else []))
+        .group_by(Payment.currency, *grouped)
     )
+    if group_by in ORDER_GROUPINGS:
+        statement = statement.join(Order, Order.id == Payment.order_id)
     for currency, gross, paid_orders, *group in db.session.execute(statement):
         slot = slot_of(target, currency, group[0] if group else None)
         slot.gross += to_money(gross)
         slot.paid_orders += int(paid_orders)
 
 
-def add_given_back(target: dict, gone, key) -> None:
-    """Add refunds and chargebacks from ``gone`` (order_id, kind, amount rows), grouped by key or not."""
-    is_refund = and_(gone.c.kind == REFUND, gone.c.amount > 0)
-    is_chargeback = gone.c.kind == CHARGEBACK
-    columns = [
-        Order.currency,
-        func.sum(case((gone.c.kind == REFUND, gone.c.amount), else_=0)),
-        func.count(case((is_refund, 1))),
-        func.count(distinct(case((is_refund, gone.c.order_id)))),
-        func.count(distinct(case((is_chargeback, gone.c.order_id)))),
-        func.sum(case((is_chargeback, gone.c.amount), else_=0)),
-    ]
-    statement = (
-        select(*columns, *([key] if key is not None else []))
-        .join(Order, Order.id == gone.c.order_id)
-        .group_by(Order.currency, *([key] if key is not None else []))
+def add_given_back(rows: dict, totals: dict, gone, key) -> None:
+    """Add the refunds and chargebacks of ``gone`` (order_id, kind, amount) to rows by key and to totals.
+
+    The rows are read once and tallied here: orders are counted once per row and once in the totals
+    however many refunds they had, and the database runs the refund rule once, not once per tally.
+    """
+    statement = select(gone.c.order_id, Order.currency, key, gone.c.kind, gone.c.amount).join(
+        Order, Order.id == gone.c.order_id
     )
-    for currency, refunds, refund_count, refunded, chargebacks, chargeback_amount, *group in db.session.execute(
-        statement
-    ):
-        slot = slot_of(target, currency, group[0] if group else None)
-        slot.refunds += to_money(refunds)
-        slot.refund_count += int(refund_count)
-        slot.refunded_orders += int(refunded)
-        slot.chargebacks += int(chargebacks)
-        slot.chargeback_amount += to_money(chargeback_amount)
+    refunded: dict[tuple, set] = {}
+    charged_back: dict[tuple, set] = {}
+    for order_id, currency, group, kind, amount in db.session.execute(statement):
+        for target, key_value in ((rows, group), (totals, None)):
+            slot = slot_of(target, currency, key_value)
+            counted = (currency, key_value)
+            if kind == CHARGEBACK:
+                slot.chargeback_amount += to_money(amount)
+                if order_id not in charged_back.setdefault(counted, set()):
+                    charged_back[counted].add(order_id)
+                    slot.chargebacks += 1
+            elif amount and amount > 0:
+                slot.refunds += to_money(amount)
+                slot.refund_count += 1
+                if order_id not in refunded.setdefault(counted, set()):
+                    refunded[counted].add(order_id)
+                    slot.refunded_orders += 1
 
 
 def _every_day(rows: list[Figures], period: Period) -> list[Figures]:

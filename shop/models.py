@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -210,13 +210,15 @@ class Payment(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money)
     currency: Mapped[str] = mapped_column(String(3))
     method: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # reports: paid in a period
 
 
 class OrderHistory(db.Model):
     """One state an order entered: which, when, and who set it."""
 
     __tablename__ = "order_history"
+    # Reports: the refunds and chargebacks of a period are the entries into some states, by date.
+    __table_args__ = (Index("ix_order_history_state_at", "state_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -236,7 +238,7 @@ class CreditSlip(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)  # reports: refunds by date
     total_products_tax_excl: Mapped[Decimal] = mapped_column(Money)
     total_products_tax_incl: Mapped[Decimal] = mapped_column(Money)
     total_shipping_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))

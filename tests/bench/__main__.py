@@ -3,6 +3,11 @@
 python -m tests.bench            # all of them
 python -m tests.bench sandbox    # only tests/bench/bench_sandbox.py
 python -m tests.bench --full     # the issue's full sizes (BENCH_FULL=1: 10,000 orders, 1,000,000 events)
+python -m tests.bench --postgres URL reports   # on PostgreSQL (the same as FLASK_TEST_DATABASE_URI=URL)
+
+Benchmarks are the tests/bench/bench_*.py modules, each with a run() returning its figures:
+bench_delivery, bench_bulk_refunds, bench_event_log, bench_sandbox, bench_reports (the reports at
+100,000 orders, 1,000,000 with --full).
 """
 
 import importlib
@@ -36,6 +41,12 @@ def main(argv: list[str]) -> int:
     if "--full" in argv:
         os.environ["BENCH_FULL"] = "1"
         argv = [arg for arg in argv if arg != "--full"]
+    if "--postgres" in argv:
+        at = argv.index("--postgres")
+        if at + 1 >= len(argv):
+            raise SystemExit("--postgres needs the database URL (postgresql+psycopg://user@host:port/name)")
+        os.environ["FLASK_TEST_DATABASE_URI"] = argv[at + 1]
+        argv = argv[:at] + argv[at + 2 :]
     results: dict[str, dict] = {}
     for name in benchmark_names(argv):
         module = importlib.import_module(f"tests.bench.{name}")
