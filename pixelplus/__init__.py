@@ -16,7 +16,7 @@ def init_app(app: Flask) -> None:
     """Install the module: settings, receivers, blueprint, commands."""
     from pixelplus import models  # noqa: F401, I001  (tables must be known before create_all)
     from pixelplus import panel, receivers, settings_views
-    from shop.modules import InstalledModule, MenuEntry, register_module
+    from shop.modules import SETTINGS, InstalledModule, MenuEntry, register_module
 
     # Receivers: every status change and credit slip gets a decision; the demo enables the module.
     receivers.connect()
@@ -34,7 +34,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(events_api.bp)
 
     # Back-office menu: settings, then the delivery pages, then the sandbox.
-    menu = [MenuEntry("Pixel Plus", "pixelplus_settings.settings", "settings.view")]
+    menu = [MenuEntry("Pixel Plus", "pixelplus_settings.settings", "settings.view", SETTINGS)]
     menu += [MenuEntry("Sent events", "pixelplus_events.events"), MenuEntry("Decisions", "pixelplus_events.decisions")]
     if app.config.get("SANDBOX_ENABLED"):
         menu.append(MenuEntry("Sandbox", "pixelplus_settings.sandbox", "sandbox"))

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the shop's blueprints, loaders, template helpers and commands."""
     from extensions import login_manager
     from shop import api, auth, backoffice, cli, storefront
-    from shop.modules import MenuEntry, host_menu, installed_modules
+    from shop.modules import SETTINGS, MenuEntry, host_menu, installed_modules, navbar
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to reach the back office."
@@ -22,14 +22,15 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(storefront.bp)
     cli.init_app(app)
 
-    shop_menu = (
-        MenuEntry("Order states", "backoffice.order_states"),
-        MenuEntry("Employees", "backoffice.employees", "staff"),
-        MenuEntry("Modules", "backoffice.modules"),
+    shop_menu = (MenuEntry("Modules", "backoffice.modules"),)
+    shop_settings = (
+        MenuEntry("Order states", "backoffice.order_states", group=SETTINGS),
+        MenuEntry("Employees", "backoffice.employees", "staff", SETTINGS),
     )
 
     @app.context_processor
     def _backoffice_menu():
         modules = installed_modules(app)
-        menu = list(shop_menu) + host_menu(app) + [entry for module in modules for entry in module.menu]
-        return {"installed_modules": modules, "backoffice_menu": menu}
+        module_menu = [entry for module in modules for entry in module.menu]
+        menu = host_menu(app) + module_menu + list(shop_menu) + list(shop_settings)
+        return {"installed_modules": modules, "backoffice_menu": menu, "backoffice_navbar": navbar(menu)}

@@ -11,11 +11,16 @@ MENU_KEY = "shop.menu"
 
 @dataclass(frozen=True)
 class MenuEntry:
-    """A back-office menu link a module adds: label, endpoint, and the permission it needs."""
+    """A back-office menu link: label, endpoint, the permission it needs, and the dropdown it sits in (if any)."""
 
     label: str
     endpoint: str
     permission: str = "read"
+    group: str | None = None  # e.g. SETTINGS: the navbar stays one line however many modules are installed
+
+
+# The dropdown holding every settings page (the shop's and each module's).
+SETTINGS = "Settings"
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,16 @@ def installed_modules(app: Flask) -> list[InstalledModule]:
 def register_menu(app: Flask, entry: MenuEntry) -> None:
     """Add a back-office menu link for a host package that is not a module (reports)."""
     app.extensions.setdefault(MENU_KEY, []).append(entry)
+
+
+def navbar(entries: list[MenuEntry]) -> list[tuple[str | None, list[MenuEntry]]]:
+    """Return the navbar as (group, entries): ungrouped links in their order, then one dropdown per group."""
+    links = [(None, [entry]) for entry in entries if entry.group is None]
+    groups: dict[str, list[MenuEntry]] = {}
+    for entry in entries:
+        if entry.group is not None:
+            groups.setdefault(entry.group, []).append(entry)
+    return links + list(groups.items())
 
 
 def host_menu(app: Flask) -> list[MenuEntry]:
