@@ -4,7 +4,7 @@ The reports read a period's payments, credit slips and entries into refund and c
 without these indexes each report scans those tables whole.
 
 Revision ID: 7f5c89d70764
-Revises: b9f6d1a612f6
+Revises: 638b9b6a990f
 Create Date: 2026-11-29 11:39:28.410083
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "7f5c89d70764"
-down_revision = "b9f6d1a612f6"
+down_revision = "638b9b6a990f"
 branch_labels = None
 depends_on = None
 
