@@ -35,7 +35,7 @@ class RedactAccessToken(logging.Filter):
 def init_app(app: Flask) -> None:
     """Mount the sandbox under /sandbox."""
     from extensions import csrf
-    from sandbox import api, google_api, graph, models, pages  # noqa: F401  (models: tables for create_all)
+    from sandbox import api, google_api, google_pages, graph, models, pages  # noqa: F401  (models: tables)
     from sandbox.ga4 import collect
     from sandbox.googleads import upload
 
@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(graph.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(google_pages.bp)
     # The Graph endpoint is called by servers, the API by key only (never a session cookie).
     csrf.exempt(graph.bp)
     csrf.exempt(api.bp)

@@ -10,7 +10,7 @@ from core.apierrors import ApiError, json_body, register_json_errors
 from core.dbtypes import money
 from extensions import db
 from sandbox.ga4.models import Ga4Hit
-from sandbox.googleads.models import AdsAdjustment, AdsConversion
+from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
 from sandbox.googleads.rules import parse_date_time
 from sandbox.service_faults import clean_faults, current_faults, set_faults
 
@@ -96,13 +96,7 @@ def put_conversions():
     conversion_date_time, value, currency}]}; an order already known is updated."""
     body = json_body()
     customer_id, action_id = body.get("customer_id"), body.get("conversion_action_id")
-    problems: dict[str, str] = {}
-    if not (
-        isinstance(customer_id, str) and customer_id.isascii() and customer_id.isdigit() and len(customer_id) == 10
-    ):
-        problems["customer_id"] = "must be 10 digits, no dashes"
-    if not (isinstance(action_id, str) and action_id.isascii() and action_id.isdigit() and len(action_id) <= 20):
-        problems["conversion_action_id"] = "must be digits (at most 20)"
+    problems = account_problems(customer_id, action_id)
     items = body.get("conversions")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_CONVERSIONS:
         problems["conversions"] = f"must be a list of 1 to {MAX_CONVERSIONS:,} conversions"
@@ -115,27 +109,31 @@ def put_conversions():
         clean.append(parsed)
     if problems:
         raise ApiError(422, "invalid", "the conversions are not valid", problems)
-    known = {
-        row.order_id: row
-        for row in db.session.scalars(
-            select(AdsConversion).where(
-                AdsConversion.customer_id == customer_id,
-                AdsConversion.conversion_action_id == action_id,
-                AdsConversion.order_id.in_([c["order_id"] for c in clean]),
-            )
-        )
-    }
-    for conversion in clean:
-        row = known.get(conversion["order_id"])
-        if row is None:
-            row = AdsConversion(
-                customer_id=customer_id, conversion_action_id=action_id, order_id=conversion["order_id"]
-            )
-            db.session.add(row)
-            known[conversion["order_id"]] = row
-        row.converted_at, row.value, row.currency = conversion["at"], conversion["value"], conversion["currency"]
+    register_conversions(customer_id, action_id, clean)
     db.session.commit()
     return jsonify({"registered": len(clean)})
+
+
+def account_problems(customer_id, action_id) -> dict[str, str]:
+    """Return what is wrong with a customer id and conversion action id ({} when both are fine)."""
+    problems = {}
+    if not (isinstance(customer_id, str) and _digits(customer_id) and len(customer_id) == 10):
+        problems["customer_id"] = "must be 10 digits, no dashes"
+    if not (isinstance(action_id, str) and _digits(action_id) and len(action_id) <= 20):
+        problems["conversion_action_id"] = "must be digits (at most 20)"
+    return problems
+
+
+def conversion_problem(customer_id, action_id, item) -> tuple[dict, str | None]:
+    """Return (clean conversion, None) or ({}, what is wrong), account included (the sandbox page's form)."""
+    problems = account_problems(customer_id, action_id)
+    if problems:
+        return {}, "; ".join(f"{name} {message}" for name, message in problems.items())
+    return _conversion(item)
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _conversion(item) -> tuple[dict, str | None]:

@@ -128,3 +128,16 @@ def test_faults_make_collect_fail_then_clear(client, api):
 def test_received_needs_a_key_and_a_known_destination(client, api):
     assert client.get("/sandbox/api/received?destination=ga4").status_code == 401
     assert api.get("/sandbox/api/received?destination=nope", "tester").status_code == 422
+
+
+def test_sandbox_tab_lists_hits_and_sets_faults(client, auth):
+    client.post(COLLECT, json={"client_id": "123.456", "events": [refund()]})
+    auth.login("tester")
+    page = client.get("/sandbox/services/ga4").get_data(as_text=True)
+    assert "XKBKNABJK" in page and "67.56 EUR" in page and "123.456" in page and "sEcReT-value-123" not in page
+    assert 'href="/sandbox/services/googleads"' in client.get("/sandbox/").get_data(as_text=True)
+    response = client.post("/sandbox/services/ga4/faults", data={"error": "server", "count": "1"})
+    assert response.status_code == 302
+    assert client.post(COLLECT, json={"client_id": "1", "events": [refund()]}).status_code == 500
+    refused = client.post("/sandbox/services/ga4/faults", data={"error": "nope"}, follow_redirects=True)
+    assert "must be one of" in refused.get_data(as_text=True)

@@ -216,3 +216,25 @@ def test_faults_answer_unavailable(client, api, conversions):
     assert api.put("/sandbox/api/googleads/faults", {"error": "unavailable", "count": 1}, "tester").status_code == 200
     assert upload(client, [adjustment("A")]).status_code == 503
     assert upload(client, [adjustment("A")]).status_code == 200
+
+
+def test_sandbox_tab_shows_adjustments_and_registers_a_conversion(client, auth, conversions):
+    upload(client, [adjustment("A", "RESTATEMENT", value="43.68"), adjustment("NOPE")])
+    auth.login("tester")
+    page = client.get("/sandbox/services/googleads").get_data(as_text=True)
+    assert "43.68 EUR" in page and "CONVERSION_NOT_FOUND" in page and "4 conversions known" in page
+    form = {
+        "customer_id": CUSTOMER,
+        "conversion_action_id": ACTION,
+        "order_id": "NEWORDER1",
+        "conversion_date_time": datetime.now(UTC).isoformat(),
+        "value": "10.00",
+        "currency": "EUR",
+    }
+    assert client.post("/sandbox/services/googleads/conversions", data=form).status_code == 302
+    assert "5 conversions known" in client.get("/sandbox/services/googleads").get_data(as_text=True)
+    bad = client.post(
+        "/sandbox/services/googleads/conversions", data={**form, "customer_id": "12"}, follow_redirects=True
+    )
+    assert "Not registered" in bad.get_data(as_text=True)
+    assert "5 conversions known" in bad.get_data(as_text=True)

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.dbtypes import Money, UTCDateTime, utcnow
@@ -76,3 +76,29 @@ class AdsAdjustment(db.Model):
             "error_code": self.error_code,
             "adjustment": self.adjustment,
         }
+
+
+def register_conversions(customer_id: str, action_id: str, conversions: list[dict]) -> None:
+    """Make conversions known by order id ({order_id, at, value, currency}); a known one is updated. Caller commits.
+
+    The tester API uses it, and so does the demo (`shop init-demo`) for the purchases it creates.
+    """
+    known = {
+        row.order_id: row
+        for row in db.session.scalars(
+            select(AdsConversion).where(
+                AdsConversion.customer_id == customer_id,
+                AdsConversion.conversion_action_id == action_id,
+                AdsConversion.order_id.in_([c["order_id"] for c in conversions]),
+            )
+        )
+    }
+    for conversion in conversions:
+        row = known.get(conversion["order_id"])
+        if row is None:
+            row = AdsConversion(
+                customer_id=customer_id, conversion_action_id=action_id, order_id=conversion["order_id"]
+            )
+            db.session.add(row)
+            known[conversion["order_id"]] = row
+        row.converted_at, row.value, row.currency = conversion["at"], conversion["value"], conversion["currency"]
