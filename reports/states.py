@@ -1,7 +1,8 @@
 """Which order states end an order with money going back: full refunds and chargebacks, found by data.
 
-Default states are known by their PS_OS_* key, a merchant's states by name, never by id (ids differ
-between shops). A chargeback state may be added later (postbacks, #21): any state whose key or name says
+Full refunds are the states the shared refund rules (refunding.kinds) call full by default: Refunded
+and Canceled by their PS_OS_* key, a merchant's Returned by name; never by id (ids differ between
+shops). A chargeback state may be added later (postbacks, #21): any state whose key or name says
 "chargeback" counts, so the report needs no change when it appears.
 """
 
@@ -10,10 +11,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from extensions import db
+from refunding.kinds import DEFAULT_KINDS_BY_KEY, DEFAULT_KINDS_BY_NAME, FULL
 from shop.models import OrderState
 
-FULL_REFUND_KEYS = frozenset({"PS_OS_REFUND", "PS_OS_CANCELED"})
-FULL_REFUND_NAMES = frozenset({"refunded", "canceled", "cancelled", "returned"})
+FULL_REFUND_KEYS = frozenset(key for key, kind in DEFAULT_KINDS_BY_KEY.items() if kind == FULL)
+FULL_REFUND_NAMES = frozenset(name for name, kind in DEFAULT_KINDS_BY_NAME.items() if kind == FULL)
 CHARGEBACK_WORD = "chargeback"
 
 
