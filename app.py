@@ -1,4 +1,4 @@
-"""The application factory: configuration, extensions, then shop, pixelplus and sandbox."""
+"""The application factory: configuration, extensions, then shop, pixelplus, postbacks and sandbox."""
 
 import json
 import os
@@ -56,12 +56,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _sqlite_pragmas(app)
 
     import pixelplus
+    import postbacks
     import reports
     import shop
 
     shop.init_app(app)
     reports.init_app(app)
     pixelplus.init_app(app)
+    postbacks.init_app(app)
     if app.config["SANDBOX_ENABLED"]:
         import sandbox
 

@@ -44,6 +44,7 @@ BROWSER_FIELDS = {  # field: max length
     "utm_source": 255,
     "utm_medium": 255,
     "utm_campaign": 255,
+    "click_id": 64,
 }
 
 

@@ -129,6 +129,8 @@ class Order(db.Model):
     utm_source: Mapped[str | None] = mapped_column(String(255))
     utm_medium: Mapped[str | None] = mapped_column(String(255))
     utm_campaign: Mapped[str | None] = mapped_column(String(255))
+    # The storefront's own click id (cookie ppcid): what an affiliate network sends back in a postback.
+    click_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
     customer: Mapped[Customer] = relationship()
     current_state: Mapped[OrderState | None] = relationship()

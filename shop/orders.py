@@ -22,6 +22,7 @@ BROWSER_FIELDS = (
     "utm_source",
     "utm_medium",
     "utm_campaign",
+    "click_id",
 )
 
 

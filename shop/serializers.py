@@ -154,6 +154,7 @@ def order_json(order: Order) -> dict:
         "amount_paid": money_str(order.amount_paid),
         "refunded_total": money_str(order.refunded_total),
         "has_browser_data": order.has_browser_data,
+        "click_id": order.click_id,
         "lines": [order_line_json(line) for line in order.lines],
         "history": [history_json(entry) for entry in order.history],
         "credit_slips": [credit_slip_json(slip) for slip in order.credit_slips],

@@ -7,6 +7,8 @@ On every storefront request (``capture_landing`` before, ``set_tracking_cookies`
 - a browser without a valid ``_fbp`` cookie gets ``fb.1.<unix ms>.<random 10-digit int>``;
 - a browser without a valid ``_ga`` cookie gets ``GA1.1.<random>.<unix seconds>`` as Google's tag would
   write it; its last two parts are the GA4 client id stored on the order (Measurement Protocol client_id);
+- a browser without a valid ``ppcid`` cookie gets the shop's own click id (random, HttpOnly): the id an
+  affiliate network is given and sends back in a refund postback (``cid``);
 - the first landing URL that carries utm_source/utm_medium/utm_campaign is remembered in the session
   (first touch: later landings never overwrite it).
 At checkout ``browser_data()`` returns what ``shop.orders.place_order(browser=...)`` stores.
@@ -25,6 +27,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 FBP_COOKIE = "_fbp"
 FBC_COOKIE = "_fbc"
+CLICK_ID_COOKIE = "ppcid"
 COOKIE_MAX_AGE = 90 * 24 * 3600  # Meta's pixel keeps its cookies 90 days
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign")
 UTM_SESSION_KEY = "utm"
@@ -44,6 +47,8 @@ _FBCLID = re.compile(r"[A-Za-z0-9_-]+")
 _FB_COOKIE_VALUE = re.compile(r"fb\.[0-9]\.[0-9]+\.[A-Za-z0-9_.-]+")
 # GA1.<domain depth>.<random>.<first visit, unix seconds>: the client id is the last two numbers.
 _GA_COOKIE_VALUE = re.compile(r"GA1\.[0-9]\.([0-9]{1,20}\.[0-9]{1,20})")
+# What new_click_id() makes; any other cookie value is replaced rather than stored on an order.
+CLICK_ID = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 def init_app(app: Flask) -> None:
@@ -73,6 +78,11 @@ def ga_client_id(cookie: str | None) -> str | None:
     """Return the GA4 client id inside a _ga cookie value (``1234567890.1700000000``), or None."""
     match = _GA_COOKIE_VALUE.fullmatch(cookie or "")
     return match.group(1) if match else None
+
+
+def new_click_id() -> str:
+    """Return a fresh click id: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
 
 
 def fbc_from_fbclid(fbclid: str) -> str:
@@ -115,8 +125,17 @@ def capture_landing() -> None:
     fbclid = _usable_fbclid(request.args.get("fbclid"))
     if fbclid and (fbc is None or _click_id_of(fbc) != fbclid):
         fbc = to_set[FBC_COOKIE] = fbc_from_fbclid(fbclid)
+    click_id = request.cookies.get(CLICK_ID_COOKIE)
+    if not click_id or not CLICK_ID.fullmatch(click_id):
+        click_id = to_set[CLICK_ID_COOKIE] = new_click_id()
 
-    g.tracking = {"fbp": fbp, "fbc": fbc, "ga_client_id": ga_client_id(ga), "cookies_to_set": to_set}
+    g.tracking = {
+        "fbp": fbp,
+        "fbc": fbc,
+        "ga_client_id": ga_client_id(ga),
+        "click_id": click_id,
+        "cookies_to_set": to_set,
+    }
     _remember_first_touch_utm()
 
 
@@ -133,10 +152,9 @@ def _remember_first_touch_utm() -> None:
 
 
 def set_tracking_cookies(response):
-    """Write the _fbp/_fbc cookies worked out for this request (an after_request hook)."""
+    """Write the _fbp/_fbc/_ga/ppcid cookies worked out for this request (an after_request hook)."""
     tracking = g.get("tracking") or {}
     for name, value in tracking.get("cookies_to_set", {}).items():
-        # Not HttpOnly on purpose: Meta's pixel and Google's tag read these cookies and must share our ids.
         response.set_cookie(
             name,
             value,
@@ -144,7 +162,8 @@ def set_tracking_cookies(response):
             path="/",
             samesite="Lax",
             secure=request.is_secure,
-            httponly=False,
+            # Meta's pixel and Google's tag read their cookies and must share our ids; no script needs ours.
+            httponly=name == CLICK_ID_COOKIE,
         )
     return response
 
@@ -160,5 +179,6 @@ def browser_data() -> dict:
         "fbc": tracking.get("fbc") or None,
         "ga_client_id": tracking.get("ga_client_id") or None,
         "event_source_url": request.url,
+        "click_id": tracking.get("click_id") or None,
         **{name: utm.get(name) for name in UTM_FIELDS},
     }
