@@ -3,7 +3,7 @@
 New tables and a nullable column: existing orders keep working (they simply have no click id).
 
 Revision ID: fa260b680386
-Revises: 638b9b6a990f
+Revises: 7f5c89d70764
 Create Date: 2026-11-29 11:28:12.624989
 
 """
@@ -15,7 +15,7 @@ import core.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "fa260b680386"
-down_revision = "638b9b6a990f"
+down_revision = "7f5c89d70764"
 branch_labels = None
 depends_on = None
 
