@@ -17,7 +17,7 @@ def init_app(app: Flask) -> None:
     """Install the module: tables, background processing, endpoints and pages, commands, demo setup."""
     from postbacks import models  # noqa: F401, I001  (tables must be known before create_all)
     from postbacks import api, cli, demo, panel, runner, views
-    from shop.modules import InstalledModule, MenuEntry, register_module
+    from shop.modules import SETTINGS, InstalledModule, MenuEntry, register_module
 
     # Received postbacks are queued rows, processed after the request's commit (PIXELPLUS_DISPATCH's modes).
     runner.init_app(app)
@@ -36,7 +36,11 @@ def init_app(app: Flask) -> None:
             version=VERSION,
             description=DESCRIPTION,
             configure_endpoint="postbacks.settings_page",
-            menu=(MenuEntry("Postbacks", "postbacks.postbacks", "settings.view"),),
+            # In the Settings dropdown, so the navbar stays on one line.
+            menu=(
+                MenuEntry("Refund postbacks", "postbacks.settings_page", "settings.view", SETTINGS),
+                MenuEntry("Received postbacks", "postbacks.postbacks", "settings.view", SETTINGS),
+            ),
             admin_order_panel=panel.render,
         ),
     )
