@@ -15,7 +15,7 @@ DESCRIPTION = (
 def init_app(app: Flask) -> None:
     """Install the module: settings, receivers, blueprint, commands."""
     from pixelplus import models  # noqa: F401, I001  (tables must be known before create_all)
-    from pixelplus import panel, receivers, settings_views
+    from pixelplus import outcomes, panel, receivers, settings_views
     from shop.modules import SETTINGS, InstalledModule, MenuEntry, register_module
 
     # Receivers: every status change and credit slip gets a decision; the demo enables the module.
@@ -48,5 +48,7 @@ def init_app(app: Flask) -> None:
             configure_endpoint="pixelplus_settings.settings",
             menu=tuple(menu),
             admin_order_panel=panel.render,
+            admin_banner=outcomes.test_mode_banner,
+            status_change_outcomes=outcomes.status_change_outcomes,
         ),
     )

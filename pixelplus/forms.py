@@ -140,6 +140,7 @@ class SendTestEventForm(FlaskForm):
 
     test_event_code = StringField(
         "Test event code for this test",
+        id="test-event-code",
         validators=[InputRequired("Enter a test event code."), Length(max=64, message="At most 64 characters.")],
     )
     send_test = SubmitField("Send test event")

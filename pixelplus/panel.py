@@ -1,12 +1,16 @@
 """The Pixel Plus panel on the back-office order page: the module's decisions and events for the order."""
 
+from decimal import Decimal
+
 from flask import current_app, render_template, url_for
 from markupsafe import Markup
 from sqlalchemy import select
 
 from extensions import db
-from pixelplus.models import Decision, OutboxEvent
+from pixelplus.models import FAILED, SENT, Decision, OutboxEvent
 from shop.models import OrderState
+
+ZERO = Decimal("0.00")
 
 
 def _link(endpoint: str, **values) -> str | None:
@@ -14,6 +18,27 @@ def _link(endpoint: str, **values) -> str | None:
     if endpoint not in current_app.view_functions:
         return None
     return url_for(endpoint, **values)
+
+
+def money_by_status(events) -> dict[str, Decimal]:
+    """Sum the events' values as Meta's answers stand: acknowledged, waiting, failed, and test events apart.
+
+    Only acknowledged money was reported; a failed event (e.g. an expired token) or a pending one was
+    not, and a test event shows only under Test events.
+    """
+    money = {"acknowledged": ZERO, "waiting": ZERO, "failed": ZERO, "test": ZERO}
+    for event in events:
+        if event.value is None:
+            continue
+        if event.test_event_code:
+            money["test"] += event.value
+        elif event.status == SENT:
+            money["acknowledged"] += event.value
+        elif event.status == FAILED:
+            money["failed"] += event.value
+        else:
+            money["waiting"] += event.value
+    return money
 
 
 def render(order) -> Markup:
@@ -32,7 +57,7 @@ def render(order) -> Markup:
             decisions=decisions,
             events=events,
             states=states,
-            reported=sum((e.value for e in events if e.value is not None), start=0),
+            money=money_by_status(events),
             events_url=_link("pixelplus_events.events", order_id=order.id),
             decisions_url=_link("pixelplus_events.decisions", order_id=order.id),
             event_url=lambda event: _link("pixelplus_events.event", event_id=event.id),

@@ -9,7 +9,7 @@ def init_app(app: Flask) -> None:
     """Register the shop's blueprints, loaders, template helpers and commands."""
     from extensions import login_manager
     from shop import api, auth, backoffice, cli, storefront
-    from shop.modules import SETTINGS, MenuEntry, host_menu, installed_modules, navbar
+    from shop.modules import SETTINGS, MenuEntry, admin_banners, host_menu, installed_modules, navbar
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to reach the back office."
@@ -33,4 +33,9 @@ def init_app(app: Flask) -> None:
         modules = installed_modules(app)
         module_menu = [entry for module in modules for entry in module.menu]
         menu = host_menu(app) + module_menu + list(shop_menu) + list(shop_settings)
-        return {"installed_modules": modules, "backoffice_menu": menu, "backoffice_navbar": navbar(menu)}
+        return {
+            "installed_modules": modules,
+            "backoffice_menu": menu,
+            "backoffice_navbar": navbar(menu),
+            "module_banners": lambda: admin_banners(app),
+        }

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from core.access import requires
+from core.dbtypes import utcnow
 from extensions import db
 from shop.auth import safe_next
 from shop.backoffice import bp
@@ -21,7 +22,7 @@ from shop.backoffice.forms import (
 )
 from shop.backoffice.order_search import OrderFilters, count_matching, matching_order_ids, orders_page
 from shop.models import Order, OrderState
-from shop.modules import installed_modules
+from shop.modules import installed_modules, status_change_outcomes, summarize
 from shop.refunds import RefundRefused, issue_credit_slip, shipping_refundable
 from shop.status import StateAlreadyAssigned, change_state, change_states
 
@@ -80,13 +81,17 @@ def change_order_status(order_id: int):
         return redirect(back)
     new_state = db.session.get(OrderState, form.state_id.data)
     try:
-        change_state(order, new_state, current_user._get_current_object())
+        history = change_state(order, new_state, current_user._get_current_object())
     except StateAlreadyAssigned:
         db.session.rollback()
         flash(f"Order {order.reference} is already in state {new_state.name}: nothing changed.", "error")
         return redirect(back)
+    at = history.at
     db.session.commit()
-    flash(f"Status changed to {new_state.name} (order {order.reference}).", "success")
+    # What each module did, said where the admin acts (not only in the panel further down the page).
+    answers = status_change_outcomes(current_app, [order.id], at)
+    said = [outcome.describe() for answer in answers for outcome in answer["outcomes"].values()]
+    flash(" ".join([f"Status changed to {new_state.name} (order {order.reference}).", *said]), "success")
     return redirect(back)
 
 
@@ -170,10 +175,16 @@ def bulk_status_confirm():
         flash(f"At most {BULK_LIMIT} orders can be changed at once.", "error")
         return redirect(url_for("backoffice.orders", **_filter_args()))
     state = db.session.get(OrderState, form.state_id.data)
+    since = utcnow()
     result = change_states(order_ids, state, current_user._get_current_object())
     db.session.commit()
+    answers = status_change_outcomes(current_app, result.changed, since)
+    summaries = summarize(answers)
     flash(
-        f"{len(result.changed)} order(s) changed to {state.name}, {len(result.skipped)} skipped.",
+        " ".join(
+            [f"{len(result.changed)} order(s) changed to {state.name}, {len(result.skipped)} skipped."]
+            + [f"{summary.describe()}." for summary in summaries]
+        ),
         "success" if not result.skipped else "warning",
     )
     references = dict(db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(set(order_ids)))).all())
@@ -182,8 +193,19 @@ def bulk_status_confirm():
         state=state,
         result=result,
         references=references,
+        summaries=summaries,
+        outcomes_by_order=_outcomes_by_order(answers),
         filter_args=_filter_args(),
     )
+
+
+def _outcomes_by_order(answers: list[dict]) -> dict[int, list]:
+    """Return {order id: [each module's outcome]} for the bulk report's rows."""
+    by_order: dict[int, list] = {}
+    for answer in answers:
+        for order_id, outcome in answer["outcomes"].items():
+            by_order.setdefault(order_id, []).append(outcome)
+    return by_order
 
 
 def _render_order(order: Order, refund_form=None):
