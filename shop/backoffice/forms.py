@@ -21,6 +21,7 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Num
 from wtforms.widgets import HiddenInput
 
 from extensions import db
+from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
 from shop.refunds import shipping_refundable
 
@@ -69,12 +70,17 @@ class OrderFilterForm(FlaskForm):
     date_from = DateField("From (UTC)", validators=[Optional()])
     date_to = DateField("To (UTC)", validators=[Optional()])
     per_page = SelectField("Per page", coerce=int, default=50)
+    # Set by the column headers' links and kept as hidden fields by the filter form.
+    sort = SelectField("Sort by", default="", validators=[Optional()])
+    dir = SelectField("Direction", default="", validators=[Optional()])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Choices are assigned, not declared: WTForms 3.3 deprecates declared tuples, older versions lack SelectChoice.
         self.state.choices = [(0, "Any state"), *state_choices()]
         self.per_page.choices = [(n, str(n)) for n in PER_PAGE_CHOICES]
+        self.sort.choices = [("", "Date"), *((name, name) for name in SORT_COLUMNS)]
+        self.dir.choices = [("", "default"), ("asc", "ascending"), ("desc", "descending")]
 
     def validate_date_to(self, field):
         if field.data and self.date_from.data and field.data < self.date_from.data:

@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -20,7 +20,16 @@ from shop.backoffice.forms import (
     StatusForm,
     refund_form_for,
 )
-from shop.backoffice.order_search import OrderFilters, count_matching, matching_order_ids, orders_page
+from shop.backoffice.order_kpis import month_kpis
+from shop.backoffice.order_search import (
+    DEFAULT_SORT,
+    SORT_COLUMNS,
+    OrderFilters,
+    count_matching,
+    export_rows,
+    matching_order_ids,
+    orders_page,
+)
 from shop.models import Order, OrderState
 from shop.modules import installed_modules, status_change_outcomes, summarize
 from shop.refunds import RefundRefused, issue_credit_slip, shipping_refundable
@@ -32,7 +41,9 @@ log = logging.getLogger(__name__)
 BULK_LIMIT = 10_000
 # The confirmation page lists this many orders and counts the rest.
 CONFIRM_LIST_LIMIT = 1_000
-FILTER_ARGS = ("state", "reference", "customer", "date_from", "date_to", "per_page")
+FILTER_ARGS = ("state", "reference", "customer", "date_from", "date_to", "per_page", "sort", "dir")
+# A column sorted for the first time: amounts and dates biggest/newest first, text A to Z.
+FIRST_DIRECTION = {"date": "desc", "total": "desc"}
 
 
 @bp.get("/")
@@ -45,7 +56,7 @@ def index():
 @bp.get("/orders")
 @requires("read")
 def orders():
-    """List orders, newest first, filtered and paginated."""
+    """List orders (newest first, or sorted by a column), filtered and paginated, under this month's KPIs."""
     form = OrderFilterForm(formdata=request.args)
     filters = _filters_from(form)
     page = max(request.args.get("page", 1, type=int), 1)
@@ -56,9 +67,24 @@ def orders():
         filters=filters,
         pagination=pagination,
         filter_args=_filter_args(),
+        sort_links=_sort_links(filters),
+        kpis=month_kpis(),
         states=_all_states(),
         bulk_form=BulkStatusForm(formdata=None),
         bulk_limit=BULK_LIMIT,
+    )
+
+
+@bp.get("/orders/export.csv")
+@requires("read")
+def export_orders_csv():
+    """Download the filtered list, in the list's order, as spreadsheet-safe CSV (streamed, so any size fits)."""
+    filters = _filters_from(OrderFilterForm(formdata=request.args))
+    name = f"orders-{utcnow():%Y%m%d-%H%M%S}.csv"
+    return Response(
+        stream_with_context(export_rows(filters)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
     )
 
 
@@ -264,13 +290,32 @@ def _filters_from(form: OrderFilterForm) -> OrderFilters:
     def value(field):
         return None if field.errors else field.data
 
+    sort = value(form.sort) or DEFAULT_SORT
+    direction = value(form.dir) or FIRST_DIRECTION.get(sort, "asc")
     return OrderFilters(
         state_id=value(form.state) or None,
         reference=value(form.reference) or "",
         customer=value(form.customer) or "",
         date_from=value(form.date_from),
         date_to=value(form.date_to),
+        sort=sort,
+        descending=direction == "desc",
     )
+
+
+def _sort_links(filters: OrderFilters) -> dict[str, dict]:
+    """For each sortable column: the URL that sorts by it (toggling when it is the current one) and its aria-sort."""
+    args = {name: value for name, value in _filter_args().items() if name not in ("sort", "dir")}
+    links = {}
+    for column in SORT_COLUMNS:
+        current = column == filters.sort
+        if current:
+            direction = "asc" if filters.descending else "desc"
+            state = "descending" if filters.descending else "ascending"
+        else:
+            direction, state = FIRST_DIRECTION.get(column, "asc"), "none"
+        links[column] = {"url": url_for("backoffice.orders", sort=column, dir=direction, **args), "aria": state}
+    return links
 
 
 def _filter_args() -> dict[str, str]:
