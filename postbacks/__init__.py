@@ -16,7 +16,7 @@ DESCRIPTION = (
 def init_app(app: Flask) -> None:
     """Install the module: tables, background processing, endpoints and pages, commands, demo setup."""
     from postbacks import models  # noqa: F401, I001  (tables must be known before create_all)
-    from postbacks import api, cli, demo, panel, runner, views
+    from postbacks import api, cli, demo, logscrub, panel, runner, views
     from shop.modules import SETTINGS, InstalledModule, MenuEntry, register_module
 
     # Received postbacks are queued rows, processed after the request's commit (PIXELPLUS_DISPATCH's modes).
@@ -24,7 +24,9 @@ def init_app(app: Flask) -> None:
     cli.init_app(app)
     demo.connect()
 
-    # The receiving endpoints and the JSON API (/api/...), the back-office pages (/admin/postbacks).
+    # The receiving endpoints and the JSON API (/api/...), the back-office pages (/admin/postbacks);
+    # the token in a postback URL is masked in the access logs.
+    logscrub.install()
     app.register_blueprint(api.api)
     app.register_blueprint(views.bp)
 

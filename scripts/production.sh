@@ -44,5 +44,8 @@ for _ in $(seq "$DELIVERY_WORKERS"); do
   $BIN/flask --app app pixelplus worker &
   pids+=($!)
 done
-echo "serving http://$HOST:$PORT with $WEB_WORKERS web and $DELIVERY_WORKERS delivery workers (Ctrl-C stops)"
+# Received refund postbacks and Stripe events are only queued by the web processes: one worker processes them.
+$BIN/flask --app app postbacks worker &
+pids+=($!)
+echo "serving http://$HOST:$PORT with $WEB_WORKERS web, $DELIVERY_WORKERS delivery and 1 postbacks workers (Ctrl-C stops)"
 wait -n "${pids[@]}"

@@ -418,3 +418,10 @@ def test_testers_see_the_page_read_only(app, client, auth, token):
     page = client.get("/admin/postbacks/settings").get_data(as_text=True)
     assert token not in page and 'id="rotate-token"' not in page
     assert client.post("/admin/postbacks/settings/show-token").status_code == 403
+
+
+def test_the_process_command_processes_what_is_queued(app, client, token, paid_order):
+    send(client, token, cid=CLICK, amount="5.00", txid="CLI-1")
+    result = app.test_cli_runner().invoke(args=["postbacks", "process"])
+    assert result.exit_code == 0 and result.output.strip() == "processed 1 postback(s)"
+    assert order_facts(app, paid_order)["refunded"] == Decimal("5.00")

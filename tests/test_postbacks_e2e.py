@@ -1,6 +1,7 @@
 """Postbacks end to end over real HTTP: a network calls the live shop, the background thread records the
 refund, and the Meta module's Refund event reaches the embedded sandbox."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -85,3 +86,15 @@ def test_parallel_postbacks_refund_once_per_txid_and_never_more_than_paid(app, s
     assert others == [PROCESSED] * 3 + [REFUSED]
     facts = order_facts(app, shop["order_id"])
     assert facts["refunded"] == TOTAL and facts["state"] == "PS_OS_REFUND"
+
+
+def test_the_token_never_reaches_the_access_log(app, shop, caplog):
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    query = {"token": shop["token"], "cid": CLICK, "amount": "1.00", "txid": "LOG-1"}
+    assert shop["http"].get(f"{shop['url']}/api/conversion/refund", params=query, timeout=5).status_code == 200
+    lines = wait_for(
+        lambda: [r.getMessage() for r in caplog.records if "/api/conversion/refund" in r.getMessage()],
+        message="the access log line",
+    )
+    assert "token=…&cid=" + CLICK in lines[0]
+    assert shop["token"] not in caplog.text
