@@ -8,9 +8,7 @@ from decimal import Decimal
 import pytest
 import requests
 
-from pixelplus.worker import stop_thread
 from postbacks.models import DUPLICATE, PROCESSED, RECEIVED, REFUSED
-from postbacks.runner import runner
 from tests.conftest import wait_for
 from tests.pixelplus_support import state_id, use_sandbox
 from tests.postbacks_support import chargeback_state_id, order_facts, postback_token, postbacks, set_click_id
@@ -42,8 +40,10 @@ def shop(app, live, api, staff, make_order):
         "tester": staff.headers("tester"),
     }
     http.close()
-    runner(app).stop()
-    stop_thread(app)
+    # Stop the app's background threads (the postback thread and the dispatch thread), wherever they live.
+    for extension in list(app.extensions.values()):
+        if callable(getattr(extension, "stop", None)) and hasattr(extension, "ensure_started"):
+            extension.stop()
 
 
 def test_a_chargeback_postback_reaches_meta_through_the_background(app, shop):
