@@ -425,3 +425,24 @@ def test_the_process_command_processes_what_is_queued(app, client, token, paid_o
     result = app.test_cli_runner().invoke(args=["postbacks", "process"])
     assert result.exit_code == 0 and result.output.strip() == "processed 1 postback(s)"
     assert order_facts(app, paid_order)["refunded"] == Decimal("5.00")
+
+
+def test_the_amount_is_spread_over_the_lines_then_the_shipping(app, client, api, token, paid_order):
+    # 50.00 = both T-shirts (2 × 23.88 = 47.76) + 2.24 of the mug (no whole mug yet).
+    send(client, token, cid=CLICK, amount="50.00", txid="S-1")
+    process(app)
+    (slip,) = api.get(f"/api/orders/{paid_order}").json["credit_slips"]
+    assert slip["total_products_tax_incl"] == "50.00" and slip["total_shipping_tax_incl"] == "0.00"
+    # Tax excluded at each line's rate: 47.76 × 19.90 / 23.88 = 39.80; 2.24 × 9.50 / 11.40 = 1.87 (1.8666…).
+    assert slip["total_products_tax_excl"] == "41.67"
+    lines = api.get(f"/api/orders/{paid_order}").json["lines"]
+    assert [line["refunded_quantity"] for line in lines] == [2, 0]
+    # The rest, 17.56 = the mug's 9.16 left + the shipping 8.40 (7.00 without tax): the order is Refunded.
+    send(client, token, cid=CLICK, amount="17.56", txid="S-2")
+    process(app)
+    order = api.get(f"/api/orders/{paid_order}").json
+    second = order["credit_slips"][1]
+    assert (second["total_products_tax_incl"], second["total_shipping_tax_incl"]) == ("9.16", "8.40")
+    assert second["total_shipping_tax_excl"] == "7.00"
+    assert [line["refunded_quantity"] for line in order["lines"]] == [2, 1]
+    assert order["current_state"]["key"] == "PS_OS_REFUND"
