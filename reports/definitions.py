@@ -14,7 +14,8 @@ DEFINITIONS = {
     "refunded_orders": "Orders that gave money back in the period.",
     "chargebacks": (
         "Orders moved to a chargeback state (a state whose key or name says Chargeback) in the period; "
-        "chargeback_amount is what was paid and not yet given back, counted like a full refund."
+        "chargeback_amount is what was paid and not yet given back, counted like a full refund, plus a credit "
+        "slip issued right before that move (a postback records a chargeback as such a slip)."
     ),
     "net": "Gross revenue less refunds and chargebacks.",
     "refund_rate": (
@@ -25,5 +26,29 @@ DEFINITIONS = {
         "By product only product lines count (tax included; shipping and discounts belong to no product): "
         "sold lines of the orders paid in the period; credit-slip lines; and for a full refund or a "
         "chargeback, the units no credit slip refunded."
+    ),
+}
+
+RECONCILIATION_DEFINITIONS = {
+    "refunded": (
+        "What the order gave back in all (refunds and chargebacks, counted as on the revenue report: tax and "
+        "shipping included, never more than was paid); orders with a refund or chargeback dated in the period."
+    ),
+    "acknowledged": "Values of the events the destination accepted.",
+    "waiting": "Values of the events still queued or being retried.",
+    "failed": "Values of the events the destination refused or that ran out of retries (they can be resent).",
+    "out_of_window": (
+        "Money no event carries, and too late now: the destination's delivery window, counted from the "
+        "order's last refund, has closed."
+    ),
+    "not_eligible": (
+        "Money no event carries while the window is open, with the reason of the destination's latest "
+        "decision (module disabled, state not a trigger, order unpaid, value without tax or shipping…)."
+    ),
+    "over_reported": "What the destination was told beyond what the order gave back.",
+    "mismatch": "Some destination was not told exactly what the order gave back (anything but acknowledged).",
+    "send_missing": (
+        "Queues again the failed events whose destination window is still open, with the same event id. An "
+        "amount no event carries comes only from the module's own decision on a later status change."
     ),
 }

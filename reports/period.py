@@ -85,3 +85,23 @@ def grouping_from(text: str | None) -> str:
     if value not in GROUPINGS:
         raise PeriodError("group_by", f"must be one of {', '.join(GROUPINGS)}")
     return value
+
+
+def flag_from(field: str, text: str | None) -> bool:
+    """Read a yes/no argument (1/true/yes or 0/false/no; absent is no); PeriodError otherwise."""
+    value = (text or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise PeriodError(field, "must be 1 or 0")
+
+
+def bounded_int(field: str, text: str | None, default: int, low: int, high: int) -> int:
+    """Read a whole number from low to high (default when absent); PeriodError naming the argument otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(high)) or not low <= int(text) <= high:
+        raise PeriodError(field, f"must be a whole number from {low} to {high}")
+    return int(text)

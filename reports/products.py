@@ -3,27 +3,28 @@
 Only product lines count, tax included; shipping and discounts belong to no product, so these figures
 add up to less than the order-level report. Sold: the lines of the orders paid in the period. Given
 back: a credit slip's lines on the slip's date; for an order entering a full-refund state after it
-was paid, the units no credit slip refunded, on the date of the first such change. A chargeback
-counts the same units, as a chargeback, for orders never refunded in full.
+was paid, what no credit slip gave back of each line, on the date of the first such change. A
+chargeback counts the same, as a chargeback, for orders never refunded in full; a credit slip that is
+a chargeback's amount (reports.refunds) counts as a chargeback too.
 """
 
 from dataclasses import replace
 
-from sqlalchemy import and_, distinct, func, literal, select, union_all
+from sqlalchemy import and_, case, distinct, func, literal, select, union_all
 from sqlalchemy.orm import aliased
 
 from extensions import db
 from reports.period import Period
-from reports.refunds import CHARGEBACK, REFUND, cents, paid_before_entry
+from reports.refunds import CHARGEBACK, REFUND, cents, given_back, paid_before_entry
 from reports.revenue import CurrencyReport, Figures, add_given_back, slot_of, to_money
-from reports.states import ending_states
+from reports.states import EndingStates, ending_states
 from shop.models import CreditSlip, CreditSlipLine, Order, OrderHistory, OrderLine, Payment
 
 
 def product_report(period: Period) -> list[CurrencyReport]:
     """Return the report by product, one list of rows per currency, with each currency's totals."""
     states = ending_states()
-    gone = _lines_given_back(period, states.full_refund, states.chargeback)
+    gone = _lines_given_back(period, states)
     rows: dict[tuple[str, str], Figures] = {}
     totals: dict[str, Figures] = {}
     labels: dict[str, str] = {}
@@ -76,14 +77,18 @@ def _add_paid_orders(totals: dict, period: Period) -> None:
         slot_of(totals, currency, None).paid_orders += int(orders)
 
 
-def _lines_given_back(period: Period, full_refund: tuple[int, ...], chargeback: tuple[int, ...]):
+def _lines_given_back(period: Period, states: EndingStates):
     """Each product line given back in period: ``order_id, product_id, kind, amount`` (cents)."""
     paid_before_slip = select(1).where(Payment.order_id == CreditSlip.order_id, Payment.at <= CreditSlip.at).exists()
+    gone = given_back(period, states)
+    chargeback_slips = select(gone.c.credit_slip_id).where(
+        gone.c.kind == CHARGEBACK, gone.c.credit_slip_id.is_not(None)
+    )
     slip_lines = (
         select(
             CreditSlip.order_id,
             OrderLine.product_id,
-            literal(REFUND).label("kind"),
+            case((CreditSlip.id.in_(chargeback_slips), CHARGEBACK), else_=REFUND).label("kind"),
             cents(CreditSlipLine.amount_tax_incl).label("amount"),
         )
         .select_from(CreditSlipLine)
@@ -91,15 +96,21 @@ def _lines_given_back(period: Period, full_refund: tuple[int, ...], chargeback: 
         .join(OrderLine, OrderLine.id == CreditSlipLine.order_line_id)
         .where(CreditSlip.at >= period.start, CreditSlip.at < period.end, paid_before_slip)
     )
-    left = OrderLine.quantity - OrderLine.refunded_quantity
+    # What no credit slip gave back of a line: its total less its slip lines' amounts.
+    slipped = (
+        select(func.coalesce(func.sum(cents(CreditSlipLine.amount_tax_incl)), 0))
+        .where(CreditSlipLine.order_line_id == OrderLine.id)
+        .scalar_subquery()
+    )
+    left = cents(OrderLine.unit_price_tax_incl) * OrderLine.quantity - slipped
 
     def remainders(orders, kind: str):
-        return select(
-            OrderLine.order_id, OrderLine.product_id, literal(kind), cents(OrderLine.unit_price_tax_incl) * left
-        ).where(OrderLine.order_id.in_(orders), left > 0)
+        return select(OrderLine.order_id, OrderLine.product_id, literal(kind), left).where(
+            OrderLine.order_id.in_(orders), left > 0
+        )
 
-    refunded = _first_entry(period, full_refund)
-    charged_back = _first_entry(period, chargeback, excluded=full_refund)
+    refunded = _first_entry(period, states.full_refund)
+    charged_back = _first_entry(period, states.chargeback, excluded=states.full_refund)
     return union_all(slip_lines, remainders(refunded, REFUND), remainders(charged_back, CHARGEBACK)).subquery(
         "lines_given_back"
     )

@@ -5,6 +5,8 @@ The rule, as the reports page states it:
 - entering a full-refund state (Refunded, Canceled, Returned) after the order was paid gives back what
   was paid and not yet covered by credit slips, on the date of that status change; entering a
   chargeback state does the same, counted as a chargeback instead of a refund;
+- a credit slip issued right before the order moves to a chargeback state is the chargeback's amount
+  (that is how postbacks record a chargeback), not a refund;
 - an order never gives back more than was paid for it (its recorded payments), so an unpaid order
   that is canceled gives back nothing, and Canceled followed by Refunded counts the money once.
 
@@ -36,8 +38,14 @@ def paid_before_entry(history=OrderHistory):
     return exists(select(1).where(Payment.order_id == history.order_id, Payment.at <= history.at))
 
 
-def given_back(period: Period, states: EndingStates) -> Subquery:
-    """Each refund and chargeback dated in period: ``order_id, at, kind, amount`` (cents, never negative)."""
+def given_back(period: Period, states: EndingStates, only_in_period: bool = True) -> Subquery:
+    """Each refund and chargeback dated in period: ``order_id, at, kind, credit_slip_id, amount``.
+
+    Amounts are cents, never negative; ``credit_slip_id`` is set for a credit slip's row.
+
+    With ``only_in_period`` false: every refund and chargeback, whenever dated, of the orders that have
+    one in period (what they gave back in all).
+    """
     slip_in_period = and_(CreditSlip.at >= period.start, CreditSlip.at < period.end)
     entry_in_period = and_(
         OrderHistory.state_id.in_(states.all), OrderHistory.at >= period.start, OrderHistory.at < period.end
@@ -73,12 +81,19 @@ def given_back(period: Period, states: EndingStates) -> Subquery:
         .where(Payment.order_id == events.c.order_id)
         .scalar_subquery()
     )
-    with_paid = select(events, paid.label("paid")).subquery("with_paid")
+    in_order = {"partition_by": events.c.order_id, "order_by": (events.c.at, events.c.seq, events.c.row_id)}
+    with_paid = select(
+        events, paid.label("paid"), func.lead(events.c.kind).over(**in_order).label("next_kind")
+    ).subquery("with_paid")
     amount = func.coalesce(with_paid.c.amount, with_paid.c.paid)
+    # A chargeback is recorded as a credit slip for its amount, then the move to the chargeback state
+    # (postbacks do so): a slip right before that move is the chargeback's money, not a refund.
+    kind = case((and_(with_paid.c.seq == 0, with_paid.c.next_kind == CHARGEBACK), CHARGEBACK), else_=with_paid.c.kind)
     running = select(
         with_paid.c.order_id,
         with_paid.c.at,
-        with_paid.c.kind,
+        kind.label("kind"),
+        case((with_paid.c.seq == 0, with_paid.c.row_id)).label("credit_slip_id"),
         with_paid.c.paid,
         amount.label("amount"),
         func.sum(amount)
@@ -89,8 +104,9 @@ def given_back(period: Period, states: EndingStates) -> Subquery:
         .label("running"),
     ).subquery("running")
     share = _least(running.c.paid, running.c.running) - _least(running.c.paid, running.c.running - running.c.amount)
-    return (
-        select(running.c.order_id, running.c.at, running.c.kind, share.label("amount"))
-        .where(running.c.at >= period.start, running.c.at < period.end)
-        .subquery("given_back")
+    statement = select(
+        running.c.order_id, running.c.at, running.c.kind, running.c.credit_slip_id, share.label("amount")
     )
+    if only_in_period:
+        statement = statement.where(running.c.at >= period.start, running.c.at < period.end)
+    return statement.subquery("given_back")

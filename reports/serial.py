@@ -15,7 +15,7 @@ from core.dbtypes import utcnow
 from extensions import db
 from pixelplus.hashing import hash_field
 from reports.csvfile import csv_text
-from reports.period import Period, PeriodError
+from reports.period import Period, PeriodError, bounded_int
 from reports.refunds import REFUND, given_back
 from reports.states import ending_states
 from shop.models import Customer, Order
@@ -44,13 +44,7 @@ def window_from(days_text: str | None, min_text: str | None) -> tuple[int, int]:
     days_text = (days_text or str(WINDOWS[0])).strip()
     if days_text not in {str(days) for days in WINDOWS}:
         raise PeriodError("days", f"must be one of {', '.join(map(str, WINDOWS))}")
-    min_text = (min_text or str(DEFAULT_MIN_REFUNDS)).strip()
-    if not min_text.isascii() or not min_text.isdigit() or len(min_text) > 4:
-        raise PeriodError("min_refunds", f"must be a whole number from 1 to {MAX_MIN_REFUNDS}")
-    minimum = int(min_text)
-    if not 1 <= minimum <= MAX_MIN_REFUNDS:
-        raise PeriodError("min_refunds", f"must be a whole number from 1 to {MAX_MIN_REFUNDS}")
-    return int(days_text), minimum
+    return int(days_text), bounded_int("min_refunds", min_text, DEFAULT_MIN_REFUNDS, 1, MAX_MIN_REFUNDS)
 
 
 def serial_refunders(days: int, minimum: int, today: date | None = None) -> list[SerialRefunder]:

@@ -109,7 +109,8 @@ def expected_report(first: date, last: date, key_of) -> dict:
 
     Each order starts with what was paid for it (its payments) left to give back; taken in time order,
     a credit slip gives back its amount and a full refund (or chargeback) after payment everything
-    left, never more than is left. What lands in [first, last] counts, on its own day.
+    left, never more than is left; a slip right before a chargeback is the chargeback's. What lands in
+    [first, last] counts, on its own day.
     """
     start = datetime.combine(first, time.min, UTC)
     end = datetime.combine(last + timedelta(days=1), time.min, UTC)
@@ -130,8 +131,13 @@ def expected_report(first: date, last: date, key_of) -> dict:
                 happenings.append((entry.at, 1, entry.id, "chargeback", None))
             elif is_full_refund(entry.state):
                 happenings.append((entry.at, 1, entry.id, "refund", None))
+        happenings.sort()
+        # A credit slip the order's very next happening turns into a chargeback is the chargeback's money.
+        for i, (moment, seq, row_id, _kind, amount) in enumerate(happenings[:-1]):
+            if seq == 0 and happenings[i + 1][3] == "chargeback":
+                happenings[i] = (moment, seq, row_id, "chargeback", amount)
         left = sum((p.amount for p in order.payments), Decimal("0.00"))
-        for at, _seq, _id, kind, amount in sorted(happenings):
+        for at, _seq, _id, kind, amount in happenings:
             wanted = left if amount is None else amount
             given = min(wanted, left)
             left -= given

@@ -339,3 +339,27 @@ def test_serial_refunders_refuse_hostile_arguments(api, query, field):
     response = api.get(f"/api/reports/serial-refunders?{query}", "merchant")
     assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
     assert api.get(f"/api/reports/serial-refunders?{query}", "admin").status_code == 403
+
+
+def test_a_chargeback_recorded_as_a_slip_then_the_state_is_a_chargeback_not_a_refund(app, api, make_order):
+    # As postbacks record a chargeback of 30.00 on a 67.56 order: a credit slip of 30.00, then Chargeback;
+    # an earlier customer slip of 23.88 stays a refund, and the move gives back the 13.68 left.
+    from postbacks.processing import chargeback_state
+    from postbacks.slips import issue_amount_credit_slip
+
+    order_id = make_order("PS_OS_BANKWIRE")
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        change_state(order, state("PS_OS_PAYMENT"), at=at(6))
+        tshirt = next(line for line in order.lines if line.product_reference == "TSHIRT-01")
+        issue_credit_slip(order, {tshirt.id: 1}, at=at(5))
+        issue_amount_credit_slip(order, Decimal("30.00"), at=at(2))
+        change_state(order, chargeback_state(), at=at(2) + timedelta(seconds=1))
+        db.session.commit()
+    totals = report(api)["EUR"]["totals"]
+    assert (totals["refunds"], totals["refund_count"], totals["refunded_orders"]) == ("23.88", 1, 1)
+    assert (totals["chargebacks"], totals["chargeback_amount"]) == (1, "43.68")  # 30.00 + 13.68 left
+    assert totals["net"] == "0.00"
+    products = report(api, group_by="product")["EUR"]["totals"]
+    assert products["refunds"] == "23.88"
+    assert products["chargeback_amount"] == "35.28"  # the lines' 59.16 less the 23.88 slip; shipping is no product's
