@@ -5,6 +5,8 @@ times, so their histories, payments and credit slips look like a shop's. A seede
 makes the data the same every time; a second run adds no data, only resets the demo logins.
 """
 
+import base64
+import hashlib
 import random
 import unicodedata
 from dataclasses import dataclass, field
@@ -295,6 +297,8 @@ def _browser(rng: random.Random, at: datetime) -> dict | None:
         "fbp": f"fb.1.{millis - rng.randint(10**6, 10**9)}.{rng.randint(10**9, 10**10 - 1)}",
         "event_source_url": "http://127.0.0.1:5000/checkout",
     }
+    # The storefront's click id, derived rather than drawn so the rest of the demo stays as it was.
+    data["click_id"] = base64.urlsafe_b64encode(hashlib.sha256(data["fbp"].encode()).digest()[:16]).decode()[:22]
     if rng.random() < 0.4:
         data["fbc"] = f"fb.1.{millis - rng.randint(10**6, 10**8)}.IwAR{rng.randint(10**8, 10**9 - 1)}"
         data.update(utm_source="facebook", utm_medium="paid_social", utm_campaign="spring_sale")
