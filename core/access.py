@@ -62,6 +62,10 @@ def protect_browser_blueprint(blueprint: Blueprint) -> None:
         if permission == PUBLIC:
             return None
         if not current_user.is_authenticated:
+            if request.headers.get("HX-Request") == "true":
+                # A live fragment polled after the session ended: reload the page (which goes to the login
+                # page) rather than swap the login form into the middle of it.
+                return "", 401, {"HX-Refresh": "true"}
             return redirect(url_for(current_app.login_manager.login_view, next=request.full_path))
         if permission is None or not current_user.can(permission):
             return _forbidden_page()

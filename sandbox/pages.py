@@ -1,11 +1,13 @@
 """The "Test events" page (/sandbox/), in the spirit of Meta's Events Manager, for testers and up."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from core.access import protect_browser_blueprint, requires
+from core.csvsafe import csv_line
 from core.dbtypes import utcnow
 from extensions import db
+from sandbox.activity import received_per_minute
 from sandbox.api import received_query
 from sandbox.faults import clean_faults, current_faults, set_faults
 from sandbox.forms import ConfirmForm, EventFilterForm, FaultsForm, choice
@@ -29,30 +31,65 @@ def test_events():
     filters = EventFilterForm(request.args)
     pixels = sorted(current_app.config["SANDBOX_PIXELS"])
     filters.pixel_id.choices = [choice("", "All pixels")] + [choice(pixel, pixel) for pixel in pixels]
-    pixel_id = request.args.get("pixel_id") or None
+    pixel_id, test_event_code = _feed_filters()
     if pixel_id and pixel_id not in pixels:
         filters.pixel_id.choices.append(choice(pixel_id, pixel_id))
-    test_event_code = (request.args.get("test_event_code") or "").strip() or None
-    query = received_query(pixel_id, test_event_code).order_by(ReceivedEvent.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
-    errors_query = select(ErrorAnswer).order_by(ErrorAnswer.id.desc()).limit(RECENT_ERRORS)
-    if pixel_id:
-        errors_query = errors_query.where(ErrorAnswer.pixel_id == pixel_id)
     faults = current_faults()
     faults_form = FaultsForm(data=_faults_form_data(faults))
     return render_template(
         "sandbox/test_events.html",
         filters=filters,
-        page=page,
-        pixel_id=pixel_id,
-        test_event_code=test_event_code,
-        errors=db.session.scalars(errors_query).all(),
+        **_feed(pixel_id, test_event_code),
         faults=faults if faults is not None and faults.active else None,
         faults_form=faults_form,
         confirm_form=ConfirmForm(),
         own_choices=OWN_CHOICES,
         graph_version=available_versions(utcnow().date())[-1],
     )
+
+
+@bp.get("/feed")
+@requires("sandbox")
+def feed():
+    """Serve the page's live part alone (htmx polls it): totals, the per-minute chart, events and errors."""
+    return render_template("sandbox/_feed.html", **_feed(*_feed_filters()))
+
+
+@bp.get("/activity.csv")
+@requires("sandbox")
+def activity_csv():
+    """Download the per-minute chart's data as CSV."""
+    spec = received_per_minute(*_feed_filters())
+    lines = [csv_line(["minute_utc", *(dataset["label"] for dataset in spec["datasets"])])]
+    for index, label in enumerate(spec["labels"]):
+        lines.append(csv_line([label, *(dataset["data"][index] for dataset in spec["datasets"])]))
+    return Response(
+        "".join(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="sandbox-per-minute.csv"', "Cache-Control": "no-store"},
+    )
+
+
+def _feed_filters() -> tuple[str | None, str | None]:
+    pixel_id = request.args.get("pixel_id") or None
+    test_event_code = (request.args.get("test_event_code") or "").strip() or None
+    return pixel_id, test_event_code
+
+
+def _feed(pixel_id: str | None, test_event_code: str | None) -> dict:
+    """What the live part shows: one page of received events, recent error answers, the per-minute chart."""
+    query = received_query(pixel_id, test_event_code).order_by(ReceivedEvent.id.desc())
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    errors_query = select(ErrorAnswer).order_by(ErrorAnswer.id.desc()).limit(RECENT_ERRORS)
+    if pixel_id:
+        errors_query = errors_query.where(ErrorAnswer.pixel_id == pixel_id)
+    return {
+        "page": page,
+        "pixel_id": pixel_id,
+        "test_event_code": test_event_code,
+        "errors": db.session.scalars(errors_query).all(),
+        "activity": received_per_minute(pixel_id, test_event_code),
+    }
 
 
 @bp.get("/events/<int:event_id>")

@@ -1,13 +1,14 @@
 /* Charts from data the page already holds: one helper for every chart of the shop.
 
-   Markup (templates/_charts.html writes it):
-     <canvas data-chart="#island-id" role="img" aria-label="…"></canvas>
-     <script type="application/json" id="island-id">{"type": "bar", "labels": [...], "datasets": [...]}</script>
+   Markup (templates/_charts.html writes the first):
+     <canvas data-chart-spec='{"type": "bar", "labels": [...], "datasets": [...]}' role="img" aria-label="…">
+   or <canvas data-chart="#island-id"> with <script type="application/json" id="island-id">…</script>
    or <canvas data-chart-url="/path/to/data.json"> to fetch the same JSON from the shop.
+   (htmx drops every <script> of a swapped fragment, JSON islands included: live fragments use the attribute.)
 
    The JSON: {type: "bar"|"line", labels: [..], datasets: [{label, data: [..], color, stack}],
               stacked: bool, y_title, x_title, horizontal: bool}
-   A JSON island is not executed, so the CSP without inline script allows it. Charts are drawn when the
+   Neither an attribute nor a JSON island is executed, so the CSP without inline script allows both. Charts are drawn when the
    page loads and again whenever htmx swaps in a fragment that holds a chart (live pages). */
 (function () {
   "use strict";
@@ -15,7 +16,13 @@
   // Colour-blind-safe defaults (Okabe–Ito) for datasets that bring no colour of their own.
   var PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"];
 
+  var SELECTOR = "canvas[data-chart-spec], canvas[data-chart], canvas[data-chart-url]";
+
   function readSpec(canvas) {
+    var inline = canvas.getAttribute("data-chart-spec");
+    if (inline) {
+      try { return Promise.resolve(JSON.parse(inline)); } catch (error) { return Promise.reject(error); }
+    }
     var source = canvas.getAttribute("data-chart");
     if (source) {
       var island = document.querySelector(source);
@@ -77,8 +84,8 @@
 
   function drawWithin(root) {
     var scope = root && root.querySelectorAll ? root : document;
-    if (scope.matches && scope.matches("canvas[data-chart], canvas[data-chart-url]")) { draw(scope); }
-    scope.querySelectorAll("canvas[data-chart], canvas[data-chart-url]").forEach(draw);
+    if (scope.matches && scope.matches(SELECTOR)) { draw(scope); }
+    scope.querySelectorAll(SELECTOR).forEach(draw);
   }
 
   window.shopCharts = { draw: draw, drawWithin: drawWithin };
