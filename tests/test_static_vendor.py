@@ -45,7 +45,7 @@ def test_layout_loads_htmx_without_eval_and_no_cdn(client, auth):
 def test_chart_macro_writes_its_spec_in_an_attribute_that_cannot_break_out(app):
     spec = {
         "type": "bar",
-        "labels": ['</canvas><script>alert(1)</script>', "b\" onload=\"x"],
+        "labels": ["</canvas><script>alert(1)</script>", 'b" onload="x'],
         "datasets": [{"label": "sent", "data": [3, 4]}],
         "x_title": "hour",
     }
