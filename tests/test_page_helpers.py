@@ -105,3 +105,34 @@ def test_favicon_answers_everywhere(client):
     assert client.get("/static/favicon.svg").status_code == 200
     html = client.get("/admin/login").get_data(as_text=True)
     assert '<link rel="icon" href="/favicon.ico" sizes="32x32">' in html
+
+
+def test_module_panel_body_is_served_alone_for_live_refresh(app, client, auth, make_order):
+    from markupsafe import Markup
+
+    from shop.modules import InstalledModule, register_module
+
+    calls = []
+
+    def panel(order):
+        calls.append(order.id)
+        return Markup("<p class='fake-panel'>attempts: {}</p>").format(len(calls))
+
+    def broken(order):
+        raise RuntimeError("secret-token-in-message")
+
+    register_module(app, InstalledModule("fakemod", "Fake module", "1.0", "A test module.", admin_order_panel=panel))
+    register_module(app, InstalledModule("brokenmod", "Broken", "0.1", "Fails.", admin_order_panel=broken))
+    register_module(app, InstalledModule("quietmod", "Quiet module", "0.1", "No panel."))
+    order_id = make_order("PS_OS_PAYMENT")
+    auth.login("tester")
+    page = client.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert f'hx-get="/admin/orders/{order_id}/panels/fakemod"' in page and 'id="panel-fakemod" data-live' in page
+    fragment = client.get(f"/admin/orders/{order_id}/panels/fakemod").get_data(as_text=True)
+    assert fragment.lstrip().startswith('<div class="card-body" id="panel-fakemod" data-live')
+    assert "<p class='fake-panel'>attempts: 2</p>" in fragment  # rendered afresh: the page was the first call
+    broken_fragment = client.get(f"/admin/orders/{order_id}/panels/brokenmod").get_data(as_text=True)
+    assert "could not show its panel" in broken_fragment and "secret-token" not in broken_fragment
+    assert client.get(f"/admin/orders/{order_id}/panels/quietmod").status_code == 404
+    assert client.get(f"/admin/orders/{order_id}/panels/nosuch").status_code == 404
+    assert client.get("/admin/orders/987654/panels/fakemod").status_code == 404

@@ -95,6 +95,17 @@ def order(order_id: int):
     return _render_order(_order_or_404(order_id))
 
 
+@bp.get("/orders/<int:order_id>/panels/<name>")
+@requires("read")
+def module_panel(order_id: int, name: str):
+    """Serve one module panel's body alone: the order page polls it to show deliveries as they happen."""
+    order = _order_or_404(order_id)
+    module = next((m for m in installed_modules(current_app) if m.name == name and m.admin_order_panel), None)
+    if module is None:
+        abort(404)
+    return render_template("backoffice/_module_panel_body.html", order=order, panel=_module_panel(module, order))
+
+
 @bp.post("/orders/<int:order_id>/status")
 @requires("orders")
 def change_order_status(order_id: int):
@@ -248,19 +259,19 @@ def _render_order(order: Order, refund_form=None):
 
 
 def _module_panels(order: Order) -> list[dict]:
-    """Ask each installed module for its panel; a broken module gets an error note, not a broken page."""
-    panels = []
-    for module in installed_modules(current_app):
-        if module.admin_order_panel is None:
-            continue
-        try:
-            # The hook returns HTML the module rendered itself (installed code, trusted like a template).
-            html, error = Markup(module.admin_order_panel(order)), None  # noqa: S704
-        except Exception:
-            log.exception("module %s failed to render its panel for order %s", module.name, order.id)
-            html, error = None, f"The module {module.display_name} could not show its panel (the error is logged)."
-        panels.append({"module": module, "html": html, "error": error})
-    return panels
+    """Ask each installed module for its panel."""
+    return [_module_panel(module, order) for module in installed_modules(current_app) if module.admin_order_panel]
+
+
+def _module_panel(module, order: Order) -> dict:
+    """Render one module's panel; a broken module gets an error note, not a broken page."""
+    try:
+        # The hook returns HTML the module rendered itself (installed code, trusted like a template).
+        html, error = Markup(module.admin_order_panel(order)), None  # noqa: S704
+    except Exception:
+        log.exception("module %s failed to render its panel for order %s", module.name, order.id)
+        html, error = None, f"The module {module.display_name} could not show its panel (the error is logged)."
+    return {"module": module, "html": html, "error": error}
 
 
 def _order_or_404(order_id: int) -> Order:
