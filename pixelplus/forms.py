@@ -60,9 +60,7 @@ class RefundSettingsForm(FlaskForm):
     )
     api_version = StringField("Graph API version", validators=[Length(max=8)])
     graph_url = StringField("Graph API base URL", validators=[Length(max=255)])
-    test_event_code = StringField(
-        "Test mode: test event code", validators=[Length(max=64, message="At most 64 characters.")]
-    )
+    test_event_code = StringField("Test event code", validators=[Length(max=64, message="At most 64 characters.")])
     # Left out of a post, these three keep their stored value; save_settings refuses a wrong one.
     test_mode_minutes = IntegerField("Test mode ends by itself after (minutes)", validators=[Optional()])
     action_source = RadioField(

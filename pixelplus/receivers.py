@@ -147,9 +147,9 @@ def _record_error(facts: dict, error: Exception) -> None:
 def on_demo_data_created(app: Flask, **extra) -> None:
     """Enable the module against the embedded sandbox for the demo shop (``flask shop init-demo``)."""
     triggers = list(default_trigger_state_ids())
-    returned = db.session.scalar(select(OrderState.id).where(OrderState.name == "Returned"))
-    if returned is not None:
-        triggers.append(returned)
+    # The demo's own states, by name: Returned (a full refund) and Partially refunded (the slips).
+    customs = db.session.scalars(select(OrderState.id).where(OrderState.name.in_(("Returned", "Partially refunded"))))
+    triggers += sorted(customs)
     save_settings(
         {
             "pixel_id": app.config["DEMO_PIXEL_ID"],

@@ -136,6 +136,7 @@ def test_event_ids_are_unique_per_refund_of_an_order(app, make_order):
 
 def test_demo_data_enables_the_module_against_the_sandbox(app):
     returned = add_state(app, "Returned")
+    partially = add_state(app, "Partially refunded")
     with app.app_context():
         demo_data_created.send(app)
         db.session.expire_all()
@@ -148,7 +149,10 @@ def test_demo_data_enables_the_module_against_the_sandbox(app):
         state_id(app, "PS_OS_REFUND"),
         state_id(app, "PS_OS_CANCELED"),
         returned,
+        partially,
     }
+    with app.app_context():
+        assert settings.kind_of(db.session.get(OrderState, partially)) == "partial"
 
 
 @pytest.fixture

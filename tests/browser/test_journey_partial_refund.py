@@ -1,4 +1,8 @@
-"""Journey 2, partial refund: a credit slip for one line of a three-line order, then the Refunded status."""
+"""Journey 2, partial refund: a credit slip for one line of a three-line order, Partially refunded, then Refunded.
+
+Partially refunded (a partial trigger) reports the slip; Refunded (a full one) reports what is left of
+the order; each status change's message says what Pixel Plus queued, and the two add up to the order.
+"""
 
 import json
 from decimal import Decimal
@@ -23,6 +27,7 @@ def _three_line_delivered_order(site) -> dict:
                     "id": order.id,
                     "reference": order.reference,
                     "currency": order.currency,
+                    "total": order.total_paid_tax_incl,
                     "line_id": line.id,
                     "product": line.product_name,
                     "other_lines": [other.id for other in order.lines if other.id != line.id],
@@ -30,7 +35,7 @@ def _three_line_delivered_order(site) -> dict:
     raise AssertionError("the demo has no delivered three-line order without a credit slip")
 
 
-def test_admin_refunds_one_line_then_the_refund_event_reports_the_slip(site, page):
+def test_admin_refunds_one_line_then_partially_refunded_reports_the_slip_and_refunded_the_rest(site, page):
     order = _three_line_delivered_order(site)
     site.login(page, "admin")
 
@@ -61,16 +66,20 @@ def test_admin_refunds_one_line_then_the_refund_event_reports_the_slip(site, pag
     assert accessibility_problems(page) == []
     screenshot(page, "journey2-credit-slip")
 
-    # Now the merchant marks the order Refunded: the event reports the slip, not the order total.
-    page.get_by_label("New status", exact=True).select_option(label="Refunded")
+    # Partially refunded is a partial trigger: the event reports the slip, and the message says so.
+    page.get_by_label("New status", exact=True).select_option(label="Partially refunded")
     page.get_by_role("button", name="Update status").click()
-    expect(page.locator("#order-state")).to_have_text("Refunded")
+    expect(page.locator("#order-state")).to_have_text("Partially refunded")
+    expect(page.get_by_role("alert").filter(has_text="Status changed to Partially refunded")).to_contain_text(
+        f"Pixel Plus: Refund {shown} queued"
+    )
     event_row = page.locator("#pixelplus-events tbody tr")
     expect(event_row).to_have_count(1)
     expect(event_row.locator("td").nth(1)).to_have_text(shown)
-    decision = page.locator("#pixelplus-decisions tbody tr").filter(has_text="Delivered → Refunded")
+    decision = page.locator("#pixelplus-decisions tbody tr").filter(has_text="Delivered → Partially refunded")
     expect(decision.locator(".badge")).to_have_text("fired")
-    expect(decision).to_contain_text(f"{amount:.2f}")
+    expect(decision).to_contain_text(f"(partial refund): reporting {shown}")
+    screenshot(page, "journey2-partially-refunded")
 
     event_row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Refund")).to_be_visible()
@@ -79,10 +88,30 @@ def test_admin_refunds_one_line_then_the_refund_event_reports_the_slip(site, pag
     assert accessibility_problems(page) == []
     screenshot(page, "journey2-refund-event")
 
+    # Refunded is a full trigger: what is left of the order, the arithmetic in the decision.
+    rest = order["total"] - amount
+    rest_shown = f"{rest:.2f} {order['currency']}"
+    page.goto(f"{site.url}/admin/orders/{order['id']}")
+    page.get_by_label("New status", exact=True).select_option(label="Refunded")
+    page.get_by_role("button", name="Update status").click()
+    expect(page.locator("#order-state")).to_have_text("Refunded")
+    expect(page.get_by_role("alert").filter(has_text="Status changed to Refunded")).to_contain_text(
+        f"Pixel Plus: Refund {rest_shown} queued"
+    )
+    expect(event_row).to_have_count(2)
+    decision = page.locator("#pixelplus-decisions tbody tr").filter(has_text="Partially refunded → Refunded")
+    total_shown = f"{order['total']:.2f} {order['currency']}"
+    expect(decision).to_contain_text(f"order total {total_shown} − {shown} already reported = {rest_shown}")
+    assert accessibility_problems(page) == []
+    screenshot(page, "journey2-refunded")
+
     with site.app.app_context():
-        event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.order_id == order["id"]))
-        assert event.value == amount
-        custom = json.loads(event.payload_json)["custom_data"]
+        events = list(
+            db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order["id"]).order_by(OutboxEvent.id))
+        )
+        assert [event.value for event in events] == [amount, rest]
+        assert sum(event.value for event in events) == order["total"]
+        custom = json.loads(events[0].payload_json)["custom_data"]
         assert Decimal(str(custom["value"])) == amount
         assert custom["num_items"] == 1
         assert len(custom["contents"]) == 1
