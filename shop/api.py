@@ -10,16 +10,18 @@ Every write commits once, at the end of the request, so what the module's receiv
 outbox rows) lands with it; a request that fails writes nothing.
 """
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
+from core.dbtypes import utcnow
 from extensions import csrf, db
 from shop import api_input
 from shop.customers import customer_for
 from shop.models import Order, OrderState, Product
+from shop.modules import status_change_outcomes, summarize
 from shop.orders import CartLine, place_order
 from shop.refunds import RefundRefused, issue_credit_slip
 from shop.serializers import (
@@ -119,12 +121,15 @@ def change_order_status(order_id: int):
     found = _order_or_404(order_id)
     state = api_input.read_status_change(json_body())
     try:
-        change_state(found, state, employee=_employee())
+        history = change_state(found, state, employee=_employee())
     except StateAlreadyAssigned as error:
         db.session.rollback()
         raise ApiError(409, "already_assigned", str(error)) from None
+    at = history.at
     db.session.commit()
-    return jsonify(order_json(found))
+    answers = status_change_outcomes(current_app, [found.id], at)
+    modules = [outcome.as_json() for answer in answers for outcome in answer["outcomes"].values()]
+    return jsonify(order_json(found) | {"modules": modules})
 
 
 @bp.post("/orders/bulk-status")
@@ -132,9 +137,11 @@ def change_order_status(order_id: int):
 def bulk_change_order_status():
     """Move many orders to a state, in list order; report each order as changed or skipped."""
     order_ids, state = api_input.read_bulk_status_change(json_body())
+    since = utcnow()
     result = change_states(order_ids, state, employee=_employee())
     db.session.commit()
-    return jsonify({"state_id": state.id, "changed": result.changed, "skipped": result.skipped})
+    modules = [summary.as_json() for summary in summarize(status_change_outcomes(current_app, result.changed, since))]
+    return jsonify({"state_id": state.id, "changed": result.changed, "skipped": result.skipped, "modules": modules})
 
 
 @bp.post("/orders/<int:order_id>/credit-slips")

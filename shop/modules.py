@@ -73,6 +73,18 @@ class StatusChangeOutcome:
         amount = f" {self.value:.2f} {self.currency}" if self.value is not None else ""
         return f"{self.module}: {self.event_name}{amount} queued" + (" (sent as test event)" if self.test else "")
 
+    def as_json(self) -> dict:
+        """Return the outcome for the JSON API (money as a string with two decimals)."""
+        return {
+            "module": self.module,
+            "queued": self.queued,
+            "event_name": self.event_name or None,
+            "value": f"{self.value:.2f}" if self.value is not None else None,
+            "currency": self.currency,
+            "test": self.test,
+            "message": self.describe(),
+        }
+
 
 @dataclass
 class ModuleSummary:
@@ -104,6 +116,16 @@ class ModuleSummary:
         if self.skipped:
             line += f", {sum(self.skipped.values())} skipped"
         return line
+
+    def as_json(self) -> dict:
+        """Return the summary for the JSON API (money as strings with two decimals)."""
+        return {
+            "module": self.module,
+            "events_queued": self.queued,
+            "test_events": self.test,
+            "totals": {currency: f"{total:.2f}" for currency, total in sorted(self.totals.items())},
+            "skipped": dict(self.skipped.most_common()),
+        }
 
 
 def register_module(app: Flask, module: InstalledModule) -> None:

@@ -129,3 +129,36 @@ def test_the_order_panel_separates_acknowledged_waiting_and_failed_money(app, cl
     assert re.search(r'data-money="failed">Failed \(not reported\): <strong class="text-danger">43.68 EUR', money)
     assert "Reported so far" not in page
     assert first.value + second.value == Decimal("67.56")
+
+
+def test_the_status_api_answers_what_the_modules_did(app, api, make_order):
+    order_id = make_order("PS_OS_PAYMENT")
+    configure(app)
+    answer = api.post(f"/api/orders/{order_id}/status", {"state_id": state_id(app, "PS_OS_REFUND")}, role="admin")
+    assert answer.status_code == 200
+    [module] = answer.get_json()["modules"]
+    assert (module["module"], module["queued"], module["value"], module["currency"]) == (
+        "Pixel Plus",
+        True,
+        "67.56",
+        "EUR",
+    )
+    assert module["message"] == "Pixel Plus: Refund 67.56 EUR queued"
+
+
+def test_the_bulk_api_sums_what_the_modules_did(app, api, make_order):
+    paid = [make_order("PS_OS_PAYMENT") for _ in range(2)]
+    unpaid = make_order("PS_OS_BANKWIRE")
+    configure(app)
+    body = {"order_ids": [*paid, unpaid], "state_id": state_id(app, "PS_OS_CANCELED")}
+    answer = api.post("/api/orders/bulk-status", body, role="admin").get_json()
+    assert answer["changed"] == [*paid, unpaid]
+    assert answer["modules"] == [
+        {
+            "module": "Pixel Plus",
+            "events_queued": 2,
+            "test_events": 0,
+            "totals": {"EUR": "135.12"},  # 2 × 67.56
+            "skipped": {"order was never paid before this change (only paid orders)": 1},
+        }
+    ]
