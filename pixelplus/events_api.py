@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, register_json_errors
+from core.inputs import MAX_ID, whole_number
 from extensions import csrf, db
 from pixelplus import event_log
 from pixelplus.dispatcher import NotFailed, requeue
@@ -34,12 +35,10 @@ def _int_arg(name: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        value = int(raw)
+        return whole_number(raw)
     except ValueError:
-        raise ApiError(422, "invalid", f"{name} must be an integer", {name: "Must be an integer."}) from None
-    if value < 0:
-        raise ApiError(422, "invalid", f"{name} must not be negative", {name: "Must not be negative."})
-    return value
+        message = f"A whole number from 0 to {MAX_ID}."
+        raise ApiError(422, "invalid", f"{name} must be a whole number from 0 to {MAX_ID}", {name: message}) from None
 
 
 def _choice_arg(name: str, choices: tuple[str, ...]) -> str | None:

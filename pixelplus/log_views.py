@@ -12,6 +12,7 @@ from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from core.access import protect_browser_blueprint, requires
 from core.dbtypes import utcnow
+from core.inputs import DateInRange, id_arg
 from extensions import db
 from pixelplus import event_log
 from pixelplus.dispatcher import NotFailed, requeue
@@ -45,8 +46,8 @@ class EventFilterForm(LogFilterForm):
     status = SelectField(
         "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES], default=""
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), DateInRange()])
+    date_to = DateField("To", validators=[Optional(), DateInRange()])
     test_code = StringField(
         "Test event code", validators=[Optional(), Length(max=64, message="At most 64 characters.")]
     )
@@ -77,7 +78,7 @@ def _event_filters() -> tuple[EventFilterForm, event_log.EventFilter, int]:
     filters = event_log.EventFilter(
         status=_valid(form.status) or None,
         order_reference=(_valid(form.reference) or "").strip().upper() or None,
-        order_id=request.args.get("order_id", type=int),
+        order_id=id_arg(request.args, "order_id"),
         date_from=_valid(form.date_from),
         date_to=_valid(form.date_to),
         test_event_code=(_valid(form.test_code) or "").strip() or None,
@@ -108,7 +109,7 @@ def events():
     """List sent, pending and failed events, newest first, with filters and counts per status."""
     form, filters, per_page = _event_filters()
     page = event_log.events_page(
-        filters, per_page, before=request.args.get("before", type=int), after=request.args.get("after", type=int)
+        filters, per_page, before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
     )
     return render_template(
         "pixelplus/log.html",
@@ -198,10 +199,10 @@ def decisions():
     filters = event_log.DecisionFilter(
         outcome=_valid(form.outcome) or None,
         order_reference=(_valid(form.reference) or "").strip().upper() or None,
-        order_id=request.args.get("order_id", type=int),
+        order_id=id_arg(request.args, "order_id"),
     )
     page = event_log.decisions_page(
-        filters, _per_page(form), before=request.args.get("before", type=int), after=request.args.get("after", type=int)
+        filters, _per_page(form), before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
     )
     order_ids = {d.order_id for d in page.items}
     state_ids = {d.old_state_id for d in page.items} | {d.new_state_id for d in page.items}

@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core.dbtypes import utcnow
+from core.inputs import text_problem
 from extensions import db
 from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
@@ -77,8 +78,9 @@ TEXT_FIELDS = (
     "ldu",
 )
 
-_PIXEL_ID = re.compile(r"\d{1,32}")
-_API_VERSION = re.compile(r"v\d{1,2}\.\d")
+# ASCII digits only: "\d" would also take Arabic-Indic or superscript digits, which Meta refuses.
+_PIXEL_ID = re.compile(r"[0-9]{1,32}")
+_API_VERSION = re.compile(r"v[0-9]{1,2}\.[0-9]")
 TEST_EVENT_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.|=+/]{1,1024}")
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
@@ -294,6 +296,10 @@ def _clean(name: str, value):
         return value
     if not isinstance(value, str):
         raise ValueError("Must be text.")
+    problem = text_problem(value)
+    if problem:
+        # A tab inside the Graph URL would be stored, then break every send.
+        raise ValueError(f"The value {problem}.")
     value = value.strip()
     if name == "pixel_id":
         if value and not _PIXEL_ID.fullmatch(value):

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
+from core.inputs import whole_number
 from extensions import db
 from sandbox.faults import clean_faults, current_faults, set_faults
 from sandbox.google_api import RECEIVED_MODELS, received_json
@@ -20,9 +21,10 @@ def _whole_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit():
-        raise ApiError(422, "invalid", f"{name} must be a whole number", {name: "must be a whole number"})
-    return int(raw)
+    try:
+        return whole_number(raw)
+    except ValueError as error:
+        raise ApiError(422, "invalid", f"{name} {error}", {name: str(error)}) from None
 
 
 def received_query(pixel_id: str | None, test_event_code: str | None):

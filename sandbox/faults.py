@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import update
 
+from core.inputs import MAX_ID
 from extensions import db
 from sandbox.models import FAULT_ERRORS, FAULTS_ROW_ID, SandboxFaults
 
@@ -58,8 +59,8 @@ def clean_faults(body: dict) -> tuple[dict, dict]:
     else:
         clean["error_rate"] = float(rate)
     count = body.get("count")
-    if count is not None and (not _whole(count) or count < 1):
-        errors["count"] = "must be a whole number of requests, at least 1"
+    if count is not None and (not _whole(count) or not 1 <= count <= MAX_ID):
+        errors["count"] = f"must be a whole number of requests, from 1 to {MAX_ID}"
     clean["count"] = count
     hang = body.get("hang_ms")
     if hang is not None and (not _whole(hang) or not 0 <= hang <= MAX_HANG_MS):

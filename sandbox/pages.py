@@ -6,6 +6,7 @@ from sqlalchemy import select
 from core.access import protect_browser_blueprint, requires
 from core.csvsafe import csv_line
 from core.dbtypes import utcnow
+from core.inputs import page_number
 from extensions import db
 from sandbox.activity import received_per_minute
 from sandbox.api import received_query
@@ -79,7 +80,7 @@ def _feed_filters() -> tuple[str | None, str | None]:
 def _feed(pixel_id: str | None, test_event_code: str | None) -> dict:
     """What the live part shows: one page of received events, recent error answers, the per-minute chart."""
     query = received_query(pixel_id, test_event_code).order_by(ReceivedEvent.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False)
+    page = db.paginate(query, page=request.args.get("page", 1, type=page_number), per_page=PER_PAGE, error_out=False)
     errors_query = select(ErrorAnswer).order_by(ErrorAnswer.id.desc()).limit(RECENT_ERRORS)
     if pixel_id:
         errors_query = errors_query.where(ErrorAnswer.pixel_id == pixel_id)

@@ -3,7 +3,8 @@
 Every check runs before anything is written, and all the problems of a body are reported at once:
 ``ApiError(422, "invalid", …, fields={"customer.email": "…", "lines[0].quantity": "…"})``.
 Numbers must be JSON integers and flags JSON booleans; strings like "3" or "true" are refused
-rather than guessed.
+rather than guessed. Ids and counts are range-checked before any query (``core.inputs.MAX_ID``); text
+with an unpaired surrogate or a control character is refused.
 """
 
 import ipaddress
@@ -16,6 +17,7 @@ import pycountry
 from sqlalchemy import select
 
 from core.apierrors import ApiError
+from core.inputs import MAX_ID, text_problem, whole_number
 from extensions import db
 from shop.models import OrderState, Product
 
@@ -76,8 +78,8 @@ def refuse_unknown_keys(data: dict, allowed, errors: FieldErrors, prefix: str = 
             errors.add(f"{prefix}{key}", "unknown field")
 
 
-def read_whole_number(data: dict, key: str, errors: FieldErrors, name: str | None = None, lo=None, hi=None):
-    """Return data[key] as an int within [lo, hi], or record why it is not one."""
+def read_whole_number(data: dict, key: str, errors: FieldErrors, name: str | None = None, lo=None, hi=MAX_ID):
+    """Return data[key] as an int within [lo, hi] (hi: the largest id by default), or record why it is not one."""
     name = name or key
     value = data.get(key)
     if value is None:
@@ -95,7 +97,7 @@ def read_whole_number(data: dict, key: str, errors: FieldErrors, name: str | Non
 
 def read_state(data: dict, errors: FieldErrors) -> OrderState | None:
     """Return the order state named by ``state_id``, or record why there is none."""
-    state_id = read_whole_number(data, "state_id", errors)
+    state_id = read_whole_number(data, "state_id", errors, lo=1)
     if state_id is None:
         return None
     state = db.session.get(OrderState, state_id)
@@ -113,6 +115,10 @@ def read_text(data: dict, key: str, errors: FieldErrors, name: str, max_length: 
         return None
     if not isinstance(value, str):
         errors.add(name, "must be a string")
+        return None
+    problem = text_problem(value)
+    if problem:
+        errors.add(name, problem)
         return None
     value = value.strip()
     if required and not value:
@@ -270,7 +276,7 @@ def read_bulk_status_change(data: dict) -> tuple[list[int], OrderState]:
     elif len(order_ids) > MAX_BULK_ORDERS:
         errors.add("order_ids", f"at most {MAX_BULK_ORDERS} orders in one request")
     else:
-        bad = next((i for i, v in enumerate(order_ids) if not is_whole_number(v) or v < 1), None)
+        bad = next((i for i, v in enumerate(order_ids) if not is_whole_number(v) or not 1 <= v <= MAX_ID), None)
         if bad is not None:
             errors.add("order_ids", f"must be a list of order ids (whole numbers); item {bad} is not")
     state = read_state(data, errors)
@@ -327,10 +333,11 @@ def read_order_list_query(args) -> OrderListQuery:
         raw = args.get(key, "").strip()
         if not raw:
             numbers[key] = None
-        elif not raw.isdigit():
-            errors.add(key, "must be a whole number")
-        else:
-            numbers[key] = int(raw)
+            continue
+        try:
+            numbers[key] = whole_number(raw)
+        except ValueError as error:
+            errors.add(key, str(error))
     limit = numbers.get("limit")
     limit = 50 if limit is None else limit
     if not 1 <= limit <= MAX_LIST_LIMIT:

@@ -7,6 +7,7 @@ from flask import session
 from sqlalchemy import select
 
 from core.dbtypes import money
+from core.inputs import optional_id
 from extensions import db
 from shop.models import Product
 from shop.orders import SHIPPING_TAX_EXCL, SHIPPING_TAX_RATE, CartLine
@@ -48,8 +49,11 @@ def parse_quantity(raw: str | None, product_name: str = "this product") -> int:
 
 def find_product(raw_id: str | int | None) -> Product:
     """Return the active product with this id, or raise CartError."""
-    text = str(raw_id or "").strip()
-    product = db.session.get(Product, int(text)) if text.isdecimal() else None
+    try:
+        product_id = optional_id(str(raw_id or ""))
+    except ValueError:
+        product_id = None
+    product = db.session.get(Product, product_id) if product_id is not None else None
     if product is None or not product.active:
         raise CartError("That product is not available.")
     return product

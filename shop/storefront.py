@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
+from core.inputs import optional_id
 from extensions import db
 from shop import cart, tracking
 from shop.checkout import CARD, CheckoutForm, place_storefront_order
@@ -100,9 +101,12 @@ def cart_update():
 @bp.post("/cart/remove")
 def cart_remove():
     """Take a product out of the cart."""
-    raw = (request.form.get("product_id") or "").strip()
-    product = db.session.get(Product, int(raw)) if raw.isdecimal() else None
-    if raw.isdecimal() and cart.remove(int(raw)):
+    try:
+        product_id = optional_id(request.form.get("product_id"))
+    except ValueError:
+        product_id = None
+    product = db.session.get(Product, product_id) if product_id is not None else None
+    if product_id is not None and cart.remove(product_id):
         flash(f"{product.name if product else 'The product'} was removed from your cart.", "success")
     else:
         flash("That product is not in your cart.", "warning")

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from core.inputs import DateInRange
 from extensions import db
 from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
@@ -67,8 +68,8 @@ class OrderFilterForm(FlaskForm):
     state = SelectField("State", coerce=int, default=0, validators=[Optional()])
     reference = StringField("Reference", validators=[Optional(), Length(max=9, message="A reference has 9 letters.")])
     customer = StringField("Customer name or e-mail", validators=[Optional(), Length(max=255)])
-    date_from = DateField("From (UTC)", validators=[Optional()])
-    date_to = DateField("To (UTC)", validators=[Optional()])
+    date_from = DateField("From (UTC)", validators=[Optional(), DateInRange()])
+    date_to = DateField("To (UTC)", validators=[Optional(), DateInRange()])
     per_page = SelectField("Per page", coerce=int, default=50)
     # Set by the column headers' links and kept as hidden fields by the filter form.
     sort = SelectField("Sort by", default="", validators=[Optional()])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from core.access import requires
 from core.dbtypes import utcnow
+from core.inputs import page_number
 from extensions import db
 from shop.auth import safe_next
 from shop.backoffice import bp
@@ -59,7 +60,7 @@ def orders():
     """List orders (newest first, or sorted by a column), filtered and paginated, under this month's KPIs."""
     form = OrderFilterForm(formdata=request.args)
     filters = _filters_from(form)
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = request.args.get("page", 1, type=page_number)
     pagination = orders_page(filters, page, form.per_page.data or 50)
     return render_template(
         "backoffice/orders.html",
