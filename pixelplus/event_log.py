@@ -5,8 +5,6 @@ table holding millions of rows costs the same as the first. Nothing here ever ho
 payloads and request bodies never contain it, and errors were scrubbed when they were recorded.
 """
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from core.csvsafe import csv_line
 from extensions import db
 from pixelplus.models import FAILED, PENDING, SENT, Decision, OutboxEvent
 
@@ -240,19 +239,13 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_row(values) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
-
-
-CSV_HEADER = _csv_row(CSV_COLUMNS)
+CSV_HEADER = csv_line(CSV_COLUMNS)
 
 
 def csv_text(events: list[OutboxEvent]) -> str:
     """Return CSV lines for events, one line each."""
     return "".join(
-        _csv_row(
+        csv_line(
             [
                 event.id,
                 _iso(event.created_at),
