@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.dbtypes import utcnow
@@ -29,10 +29,11 @@ def change_state(
 ) -> OrderHistory:
     """Move order to new_state; the caller commits, so receivers' rows share the transaction.
 
-    Effects, in order: refuse an unchanged state; ``order-status-update`` (old state still set);
-    state, ``valid`` and the payment of what is unpaid; ``order-status-changed``; the history row;
-    the status e-mail.
+    Effects, in order: hold the order against concurrent changes; refuse an unchanged state;
+    ``order-status-update`` (old state still set); state, ``valid`` and the payment of what is unpaid;
+    ``order-status-changed``; the history row; the status e-mail.
     """
+    _hold(order)
     old_state = order.current_state
     if old_state is not None and old_state.id == new_state.id:
         raise StateAlreadyAssigned(order, new_state)
@@ -55,6 +56,37 @@ def change_state(
         # The shop sends no real mail; the log line stands for PrestaShop's order_conf/refund e-mails.
         log.info("status e-mail '%s' for order %s", new_state.name, order.reference)
     return history
+
+
+def _hold(order: Order) -> None:
+    """Hold order until the transaction ends, and make sure its state is the latest committed one.
+
+    Two admins changing the same order at once must not both pass the "already assigned" check:
+    the second waits for the first, then sees its state (and gets 409 for the same state).
+    PostgreSQL locks the row (SELECT … FOR UPDATE); SQLite has no row locks, so a conditional
+    update takes its database write lock and says whether the state read is still current.
+    """
+    if order.id is None:  # a new order, not yet visible to anyone else
+        return
+    read_state_id = order.current_state_id
+    if db.session.get_bind().dialect.name == "postgresql":
+        current = db.session.execute(
+            select(Order.current_state_id).where(Order.id == order.id).with_for_update()
+        ).scalar_one()
+        changed = current != read_state_id
+    else:
+        same_state = (
+            Order.current_state_id.is_(None) if read_state_id is None else Order.current_state_id == read_state_id
+        )
+        claim = (
+            update(Order)
+            .where(Order.id == order.id, same_state)
+            .values(current_state_id=Order.current_state_id, updated_at=Order.updated_at)  # a no-op write
+            .execution_options(synchronize_session=False)
+        )
+        changed = db.session.execute(claim).rowcount == 0
+    if changed:
+        db.session.refresh(order)
 
 
 def was_paid_before(order: Order, at: datetime | None = None) -> bool:
@@ -117,6 +149,9 @@ def change_states(order_ids: list[int], new_state: OrderState, employee: Employe
         try:
             with db.session.begin_nested():
                 change_state(order, new_state, employee)
+        except StateAlreadyAssigned:  # another admin moved it there meanwhile
+            result.skipped.append({"id": order_id, "reason": f"already in state {new_state.name}"})
+            continue
         except Exception as error:  # one broken order must not stop the batch
             log.exception("bulk status change failed for order %s", order_id)
             result.skipped.append({"id": order_id, "reason": f"error: {error.__class__.__name__}"})
