@@ -7,8 +7,11 @@ from pathlib import Path
 
 from flask import Flask, request
 
+import core.busy
+import core.headers
 from core.apierrors import error_response
-from extensions import bootstrap, csrf, db, login_manager, migrate
+from core.inputs import IdConverter, StrictJSONProvider
+from extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
 # Alembic's scripts (Flask-Migrate); batch mode so SQLite can alter tables too.
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent / "migrations")
@@ -23,6 +26,8 @@ DEMO_GOOGLEADS_TOKEN = "1//sandboxDemoRefreshToken0000000000000000000000Ads"  # 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the shop."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json = StrictJSONProvider(app)  # every get_json refuses NaN and absurd nesting with a 400
+    app.url_map.converters["int"] = IdConverter  # /admin/orders/10**30 is a 404, not an overflow
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "shop.sqlite"),
@@ -38,6 +43,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Set FLASK_SESSION_COOKIE_SECURE=true when the shop is served over https (README, Configuration).
+        SESSION_COOKIE_SECURE=False,
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        SQLITE_WEB_BUSY_TIMEOUT_MS=5000,
+        SQLITE_BUSY_TIMEOUT_MS=30000,
+        RATELIMIT_STORAGE_URI="memory://",
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -52,8 +63,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)
     bootstrap.init_app(app)
     _sqlite_pragmas(app)
+    core.busy.init_app(app, db)
+    core.headers.init_app(app)
 
     import pixelplus
     import postbacks
@@ -99,7 +113,7 @@ def _instance_secret(app: Flask) -> str:
 
 
 def _sqlite_pragmas(app: Flask) -> None:
-    """Let SQLite wait for a lock and run readers beside the writer (web, thread and worker share it)."""
+    """Run SQLite readers beside the writer (web, thread and worker share it); core.busy sets the lock wait."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
     from sqlalchemy import event
@@ -110,7 +124,6 @@ def _sqlite_pragmas(app: Flask) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA busy_timeout = 30000")
         cursor.execute("PRAGMA foreign_keys = ON")
         if ":memory:" not in app.config["SQLALCHEMY_DATABASE_URI"]:
             cursor.execute("PRAGMA journal_mode = WAL")
@@ -144,3 +157,4 @@ def _json_errors_under_api(app: Flask) -> None:
 
     app.register_error_handler(404, handler)
     app.register_error_handler(405, handler)
+    app.register_error_handler(413, handler)

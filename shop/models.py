@@ -295,6 +295,8 @@ class Employee(UserMixin, db.Model):
     api_key_hint: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Part of the id a session cookie holds: raising it ends every signed-in session (API keys stay valid).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def is_active(self) -> bool:  # flask-login refuses inactive employees
@@ -305,13 +307,22 @@ class Employee(UserMixin, db.Model):
         """Full name, or the e-mail when no name was given."""
         return f"{self.firstname} {self.lastname}".strip() or self.email
 
+    def get_id(self) -> str:
+        """The session's id for flask-login: the employee id and the session version (``"7.2"``)."""
+        return f"{self.id}.{self.session_version or 0}"
+
+    def end_sessions(self) -> None:
+        """Make every session cookie of this employee stop working (sign-out, password change)."""
+        self.session_version = (self.session_version or 0) + 1
+
     def can(self, permission: str) -> bool:
         """Whether this employee's role grants permission."""
         return self.active and permission in ROLE_PERMISSIONS.get(self.role, frozenset())
 
     def set_password(self, password: str) -> None:
-        """Store a salted hash of password."""
+        """Store a salted hash of password; every session signed in with the old one ends."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         """Whether password matches the stored hash."""

@@ -1,7 +1,7 @@
 """Back-office employees: list, create, roles, passwords and API keys (superadmin only)."""
 
 from flask import abort, flash, make_response, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from core.access import requires
@@ -86,6 +86,8 @@ def reset_employee_password(employee_id: int):
             _field_error(form, refusal)
         else:
             db.session.commit()
+            if employee.id == current_user.id:
+                login_user(employee)  # a new password ends every session, but not the one that set it
             flash(f"The password of {employee.email} was reset.", "success")
             return redirect(url_for("backoffice.edit_employee", employee_id=employee.id))
     return _render_edit(employee, password_form=form), 422
