@@ -1,14 +1,13 @@
 """CSV exports of the reports, safe to open in a spreadsheet.
 
 Labels come from customers (utm_source, utm_campaign): a cell that could start a formula gets a
-leading single quote, so ``=HYPERLINK(...)`` stays text.
+leading single quote, so ``=HYPERLINK(...)`` stays text (``core.csvsafe``, shared by every export).
 """
 
-import csv
-import io
 from collections.abc import Iterable
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from core.csvsafe import csv_line
+
 REVENUE_COLUMNS = (
     "currency",
     "group_by",
@@ -26,19 +25,9 @@ REVENUE_COLUMNS = (
 )
 
 
-def _cell(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return "" if value is None else value
-
-
 def csv_text(rows: Iterable[Iterable]) -> str:
     """Return CSV text of rows, each text cell neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    for row in rows:
-        writer.writerow([_cell(value) for value in row])
-    return buffer.getvalue()
+    return "".join(csv_line(row) for row in rows)
 
 
 def revenue_csv(reports, group_by: str) -> str:
