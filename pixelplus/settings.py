@@ -21,7 +21,7 @@ from core.inputs import text_problem
 from extensions import db
 from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
-from refunding import KINDS, ValueSettings, kind_of
+from refunding import ValueSettings, clean_trigger_kinds, kind_of
 from shop.models import OrderState
 
 log = logging.getLogger(__name__)
@@ -327,34 +327,7 @@ def _clean(name: str, value):
 
 def _clean_trigger_kinds(value) -> dict[int, str]:
     """Return {state id: full/partial} from a mapping whose keys are state ids (JSON keys are strings)."""
-    if not isinstance(value, dict):
-        raise ValueError("Give an object of order state id → full or partial.")
-    kinds: dict[int, str] = {}
-    problems: list[str] = []
-    for key, kind in value.items():
-        text = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
-        # At most 18 digits: anything longer is no state id, and never reaches the database as a number.
-        if not isinstance(text, str) or not re.fullmatch(r"\d{1,18}", text):
-            problems.append(f"{_shown(key)} is not an order state id")
-            continue
-        if kind not in KINDS:
-            problems.append(f"state {text}: choose full or partial, not {_shown(kind)}")
-            continue
-        kinds[int(text)] = kind
-    known = set(db.session.scalars(select(OrderState.id)))
-    unknown = sorted(i for i in kinds if i not in known)
-    if unknown:
-        problems.append("unknown order state id: " + ", ".join(str(i) for i in unknown))
-    if problems:
-        message = "; ".join(problems)
-        raise ValueError(message[0].upper() + message[1:] + ".")
-    return kinds
-
-
-def _shown(value) -> str:
-    """Show a refused value briefly and printably in a message."""
-    text = repr(value)
-    return text if len(text) <= 24 else text[:21] + "…"
+    return clean_trigger_kinds(value, set(db.session.scalars(select(OrderState.id))))
 
 
 def _clean_state_ids(value) -> tuple[int, ...]:

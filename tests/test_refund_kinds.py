@@ -189,6 +189,7 @@ def test_api_saves_trigger_kinds_and_reads_them_back(app, api, partially):
         ({"trigger_kinds": {"9" * 18: "full"}}, "trigger_kinds", "Unknown order state id"),
         ({"trigger_kinds": {"-1": "full"}}, "trigger_kinds", "is not an order state id"),
         ({"trigger_kinds": {"\ud800": "full"}}, "trigger_kinds", "is not an order state id"),
+        ({"trigger_kinds": {"\u0667": "full"}}, "trigger_kinds", "is not an order state id"),  # an Arabic 7
         ({"trigger_kinds": ["7", "full"]}, "trigger_kinds", "Give an object"),
         ({"trigger_kinds": {"7": 2**63}}, "trigger_kinds", "choose full or partial"),
         ({"action_source": "app"}, "action_source", "Choose system_generated, website or other"),
@@ -218,3 +219,47 @@ def test_api_saves_action_source_ldu_and_test_mode_minutes(app, api):
     assert (got["action_source"], got["ldu"], got["test_mode_minutes"]) == ("website", "us", 15)
     fresh = api.get("/api/pixelplus/settings", role="tester").get_json()
     assert (fresh["action_source"], fresh["ldu"], fresh["test_mode_minutes"]) == ("website", "us", 15)
+
+
+def test_the_settings_form_refuses_a_bad_kind_and_saves_nothing(app, client, auth):
+    refunded = state_id(app, "PS_OS_REFUND")
+    auth.login("merchant")
+    data = {"trigger_state_ids": [str(refunded)], "api_version": "v26.0", "graph_url": "https://graph.facebook.com"}
+    data |= {"value_tax_incl": "1", "value_shipping_incl": "1", "content_id_source": "id"}
+    response = client.post("/admin/pixelplus/settings", data=data | {f"kind_{refunded}": "<b>half</b>"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "choose full or partial, not &#39;&lt;b&gt;half&lt;/b&gt;&#39;" in page
+    with app.app_context():
+        assert load_settings().trigger_kinds == {}
+    response = client.post("/admin/pixelplus/settings", data=data | {f"kind_{refunded}": "partial"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert load_settings().trigger_kinds[refunded] == "partial"
+
+
+def test_parallel_refund_and_cancel_requests_report_the_money_once(app, live, staff, make_order):
+    """Many admins at once: Refunded and Canceled race on the same orders; each order is reported once, in full."""
+    import threading
+
+    import requests
+
+    orders = [make_order("PS_OS_PAYMENT") for _ in range(3)]
+    configure(app)
+    states = [state_id(app, "PS_OS_REFUND"), state_id(app, "PS_OS_CANCELED")]
+    barrier = threading.Barrier(12)
+    answers = []
+
+    def post(order_id: int, state: int) -> None:
+        barrier.wait(timeout=10)
+        url = f"{live.url}/api/orders/{order_id}/status"
+        answers.append(requests.post(url, json={"state_id": state}, headers=staff.headers("admin"), timeout=30))
+
+    threads = [threading.Thread(target=post, args=(o, states[i % 2])) for o in orders for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert {answer.status_code for answer in answers} <= {200, 409}
+    for order_id in orders:
+        assert reported(app, order_id) == [Decimal("67.56")]
