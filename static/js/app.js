@@ -59,8 +59,27 @@
     });
   }
 
+  // A table or code block wider than the screen scrolls sideways: let the keyboard reach it too
+  // (WCAG 2.1.1; axe's scrollable-region-focusable), naming it after its caption or heading.
+  function focusableScrollers(root) {
+    (root || document).querySelectorAll(".table-responsive, pre").forEach(function (box) {
+      if (box.scrollWidth <= box.clientWidth + 1 && box.scrollHeight <= box.clientHeight + 1) { return; }
+      if (box.hasAttribute("tabindex")) { return; }
+      box.setAttribute("tabindex", "0");
+      if (!box.hasAttribute("role")) { box.setAttribute("role", "region"); }
+      if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+        var table = box.querySelector("table");
+        var caption = table && table.caption ? table.caption.textContent.trim() : "";
+        box.setAttribute("aria-label", caption || (box.tagName === "PRE" ? "Code, scrolls sideways" : "Table, scrolls sideways"));
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("#bulk-form").forEach(setUpBulkForm);
     setUpCopyButtons();
+    focusableScrollers(document);
   });
+  document.addEventListener("htmx:afterSettle", function (event) { focusableScrollers(event.target); });
+  window.addEventListener("resize", function () { focusableScrollers(document); });
 })();
