@@ -1,4 +1,4 @@
-"""The application factory: configuration, extensions, then shop, pixelplus, postbacks and sandbox."""
+"""The application factory: configuration, extensions, then shop, delivery, pixelplus, postbacks and sandbox."""
 
 import json
 import os
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI="sqlite:///" + os.path.join(app.instance_path, "shop.sqlite"),
         SQLALCHEMY_ENGINE_OPTIONS={},
         PIXELPLUS_DISPATCH="thread",
+        DELIVERY_ALLOWED_HOSTS=[],
         PIXELPLUS_DEMO_GRAPH_URL="http://127.0.0.1:5000/sandbox/graph",
         SANDBOX_ENABLED=True,
         SANDBOX_PIXELS={DEMO_PIXEL_ID: DEMO_ACCESS_TOKEN},
@@ -69,12 +70,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     core.busy.init_app(app, db)
     core.headers.init_app(app)
 
+    import delivery
     import pixelplus
     import postbacks
     import reports
     import shop
 
     shop.init_app(app)
+    delivery.init_app(app)
     reports.init_app(app)
     pixelplus.init_app(app)
     postbacks.init_app(app)
@@ -82,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         import sandbox
 
         sandbox.init_app(app)
+        # The demo sends to the embedded sandbox, on this very server (plain http, loopback).
+        delivery.allow_host(app, app.config["PIXELPLUS_DEMO_GRAPH_URL"])
 
     _json_errors_under_api(app)
     _page_helpers(app)

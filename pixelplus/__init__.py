@@ -1,6 +1,7 @@
 """Pixel Plus: sends a custom Refund event to Meta's Conversions API when an order is refunded.
 
-Read ``init_app`` as the module's table of contents: tables, receivers, pages and API, registration.
+Read ``init_app`` as the module's table of contents: tables, receivers, pages and API, the destination
+it registers with the delivery service (which sends, retries and logs), registration.
 """
 
 from flask import Flask
@@ -13,7 +14,7 @@ DESCRIPTION = (
 
 
 def init_app(app: Flask) -> None:
-    """Install the module: settings, receivers, blueprint, commands."""
+    """Install the module: settings, receivers, blueprints, its destination, commands."""
     from pixelplus import models  # noqa: F401, I001  (tables must be known before create_all)
     from pixelplus import outcomes, panel, receivers, settings_views
     from shop.modules import SETTINGS, InstalledModule, MenuEntry, register_module
@@ -25,17 +26,20 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(settings_views.bp)
     app.register_blueprint(settings_views.api)
 
-    # Delivery: dispatch mode and wake-up on commit, commands, the sent-events log and its JSON API.
-    from pixelplus import cli, events_api, log_views, worker
+    # Delivery is the shared service's: Meta's Conversions API is a destination of it. The module's
+    # earlier addresses stay: /api/pixelplus/events and decisions (Meta's only), the old log URLs
+    # (redirects), and ``flask pixelplus dispatch|worker|purge`` (the service's commands).
+    from delivery.api import make_blueprint
+    from delivery.cli import command_group
+    from pixelplus import log_views, meta
 
-    worker.init_app(app)
-    cli.init_app(app)
+    meta.register(app)
+    app.register_blueprint(make_blueprint("pixelplus_events_api", "/api/pixelplus", meta.META_CAPI))
     app.register_blueprint(log_views.bp)
-    app.register_blueprint(events_api.bp)
+    app.cli.add_command(command_group("pixelplus", "Deliver queued events (every destination), purge old ones."))
 
-    # Back-office menu: settings, then the delivery pages, then the sandbox.
+    # Back-office menu: settings, then the sandbox.
     menu = [MenuEntry("Pixel Plus", "pixelplus_settings.settings", "settings.view", SETTINGS)]
-    menu += [MenuEntry("Sent events", "pixelplus_events.events"), MenuEntry("Decisions", "pixelplus_events.decisions")]
     if app.config.get("SANDBOX_ENABLED"):
         menu.append(MenuEntry("Sandbox", "pixelplus_settings.sandbox", "sandbox"))
     register_module(

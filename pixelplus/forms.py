@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from core.forms import choice
 from pixelplus.settings import (
     ACTION_SOURCES,
     CONTENT_ID_SOURCES,
@@ -25,14 +26,6 @@ from pixelplus.settings import (
     META_GRAPH_URL,
     RefundSettings,
 )
-
-try:
-    from wtforms.fields.choices import SelectChoice as choice
-except ImportError:  # wtforms < 3.3 takes (value, label) tuples
-
-    def choice(value, label):
-        """Return a (value, label) choice."""
-        return (value, label)
 
 
 class MultiCheckboxField(SelectMultipleField):

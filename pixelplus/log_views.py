@@ -1,219 +1,35 @@
-"""The sent-events log (/admin/pixelplus/events), an event's page with its attempts, the exports,
-Resend, and the decisions list (/admin/pixelplus/decisions).
+"""The module's earlier log addresses (/admin/pixelplus/events, /decisions), now the delivery service's
+pages narrowed to Meta: kept as redirects so bookmarks and shared links keep working."""
 
-Every employee may read them (testers debug with them); only merchants may resend a failed event.
-"""
-
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
-from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField, SubmitField
-from wtforms.validators import Length, Optional, Regexp, ValidationError
+from flask import Blueprint, redirect, request, url_for
 
 from core.access import protect_browser_blueprint, requires
-from core.dbtypes import utcnow
-from core.inputs import DateInRange, id_arg
-from extensions import db
-from pixelplus import event_log
-from pixelplus.dispatcher import NotFailed, requeue
-from pixelplus.forms import choice
-from pixelplus.graph import pretty
-from pixelplus.models import Decision, OutboxEvent
-from shop.models import Order, OrderState
+from delivery.models import META_CAPI
 
 bp = Blueprint("pixelplus_events", __name__, url_prefix="/admin/pixelplus")
 protect_browser_blueprint(bp)
 
-PER_PAGE = ("25", "50", "100")
 
-
-class LogFilterForm(FlaskForm):
-    """Filters both lists share: an order reference and a page size (a GET form: no CSRF)."""
-
-    class Meta:
-        csrf = False
-
-    reference = StringField(
-        "Order reference",
-        validators=[Optional(), Regexp(r"^\s*[A-Za-z]{1,9}\s*$", message="An order reference is up to 9 letters.")],
-    )
-    per_page = SelectField("Per page", choices=[choice(n, n) for n in PER_PAGE], default="50")
-
-
-class EventFilterForm(LogFilterForm):
-    """The filters of the sent-events log."""
-
-    status = SelectField(
-        "Status", choices=[choice("", "All")] + [choice(s, s.capitalize()) for s in event_log.STATUSES], default=""
-    )
-    date_from = DateField("From", validators=[Optional(), DateInRange()])
-    date_to = DateField("To", validators=[Optional(), DateInRange()])
-    test_code = StringField(
-        "Test event code", validators=[Optional(), Length(max=64, message="At most 64 characters.")]
-    )
-
-    def validate_date_to(self, field):
-        if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date is before the start date.")
-
-
-class DecisionFilterForm(LogFilterForm):
-    """The filters of the decisions list."""
-
-    outcome = SelectField(
-        "Outcome", choices=[choice("", "All")] + [choice(o, o.capitalize()) for o in event_log.OUTCOMES], default=""
-    )
-
-
-class ResendForm(FlaskForm):
-    """Send a failed event again, with the same event_id."""
-
-    submit = SubmitField("Resend")
-
-
-def _event_filters() -> tuple[EventFilterForm, event_log.EventFilter, int]:
-    """Read the log's filters from the query string; invalid fields are shown and ignored."""
-    form = EventFilterForm(formdata=request.args)
-    form.validate()
-    filters = event_log.EventFilter(
-        status=_valid(form.status) or None,
-        order_reference=(_valid(form.reference) or "").strip().upper() or None,
-        order_id=id_arg(request.args, "order_id"),
-        date_from=_valid(form.date_from),
-        date_to=_valid(form.date_to),
-        test_event_code=(_valid(form.test_code) or "").strip() or None,
-    )
-    return form, filters, _per_page(form)
-
-
-def _valid(field):
-    """Return a field's value, or None when it was refused (the page shows why)."""
-    return None if field.errors else field.data
-
-
-def _per_page(form) -> int:
-    return int(form.per_page.data) if form.per_page.data in PER_PAGE else 50
-
-
-def _filter_args(filters) -> dict:
-    """Return the query arguments that keep the current filters (for links and exports)."""
-    args = {key: value for key, value in request.args.items() if key not in ("before", "after") and value}
-    if filters.order_id is not None:
-        args["order_id"] = filters.order_id
-    return args
+def _args() -> dict:
+    return {"destination": META_CAPI, **request.args.to_dict()}
 
 
 @bp.get("/events")
 @requires("read")
 def events():
-    """List sent, pending and failed events, newest first, with filters and counts per status."""
-    form, filters, per_page = _event_filters()
-    page = event_log.events_page(
-        filters, per_page, before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
-    )
-    return render_template(
-        "pixelplus/log.html",
-        form=form,
-        filters=filters,
-        page=page,
-        counts=event_log.status_counts(filters),
-        args=_filter_args(filters),
-        resend_form=ResendForm(),
-    )
-
-
-@bp.get("/events/export.csv")
-@requires("read")
-def export_csv():
-    """Download the filtered list as CSV (streamed, so any size fits)."""
-    return _export("csv")
-
-
-@bp.get("/events/export.json")
-@requires("read")
-def export_json():
-    """Download the filtered list as JSON, payloads included (streamed)."""
-    return _export("json")
-
-
-def _export(fmt: str) -> Response:
-    _form, filters, _per = _event_filters()
-    app = current_app._get_current_object()
-    name = f"pixelplus-events-{utcnow():%Y%m%d-%H%M%S}.{fmt}"
-    mimetype = "text/csv" if fmt == "csv" else "application/json"
-    return Response(
-        event_log.export(filters, fmt, app),
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
-    )
+    """Redirect to the sent-events log, Meta's events."""
+    return redirect(url_for("delivery_log.events", **_args()), 301)
 
 
 @bp.get("/events/<int:event_id>")
 @requires("read")
 def event(event_id: int):
-    """Show one event: payload, every attempt with request and answer, and the decision behind it."""
-    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
-    decision = db.session.scalars(select(Decision).where(Decision.outbox_event_id == event_id)).first()
-    states = {}
-    if decision:
-        ids = [i for i in (decision.old_state_id, decision.new_state_id) if i]
-        states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(ids)))}
-    return render_template(
-        "pixelplus/event.html",
-        event=outbox_event,
-        payload=pretty(outbox_event.payload_json),
-        response=pretty(outbox_event.response_json),
-        attempts=outbox_event.attempt_rows,
-        pretty=pretty,
-        decision=decision,
-        states=states,
-        resend_form=ResendForm(),
-    )
-
-
-@bp.post("/events/<int:event_id>/resend")
-@requires("events.resend")
-def resend(event_id: int):
-    """Queue a failed event again with the same event_id."""
-    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
-    form = ResendForm()
-    if not form.validate_on_submit():
-        flash("The form expired: reload the page and try again.", "danger")
-        return redirect(url_for(".event", event_id=event_id))
-    try:
-        requeue(outbox_event)
-    except NotFailed:
-        flash(f"Event {outbox_event.event_id} is {outbox_event.status}: only a failed event can be resent.", "warning")
-        return redirect(url_for(".event", event_id=event_id))
-    db.session.commit()
-    flash(f"Event {outbox_event.event_id} is queued again with the same event_id.", "success")
-    return redirect(url_for(".event", event_id=event_id))
+    """Redirect to the event's page."""
+    return redirect(url_for("delivery_log.event", event_id=event_id), 301)
 
 
 @bp.get("/decisions")
 @requires("read")
 def decisions():
-    """List what the module decided for each status change, newest first, filterable by outcome."""
-    form = DecisionFilterForm(formdata=request.args)
-    form.validate()
-    filters = event_log.DecisionFilter(
-        outcome=_valid(form.outcome) or None,
-        order_reference=(_valid(form.reference) or "").strip().upper() or None,
-        order_id=id_arg(request.args, "order_id"),
-    )
-    page = event_log.decisions_page(
-        filters, _per_page(form), before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
-    )
-    order_ids = {d.order_id for d in page.items}
-    state_ids = {d.old_state_id for d in page.items} | {d.new_state_id for d in page.items}
-    orders = {o.id: o.reference for o in db.session.scalars(select(Order).where(Order.id.in_(order_ids)))}
-    states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(state_ids)))}
-    return render_template(
-        "pixelplus/decisions.html",
-        form=form,
-        filters=filters,
-        page=page,
-        orders=orders,
-        states=states,
-        args=_filter_args(filters),
-    )
+    """Redirect to the decisions list, Meta's decisions."""
+    return redirect(url_for("delivery_log.decisions", **_args()), 301)

@@ -58,8 +58,8 @@ def render(order) -> Markup:
             events=events,
             states=states,
             money=money_by_status(events),
-            events_url=_link("pixelplus_events.events", order_id=order.id),
-            decisions_url=_link("pixelplus_events.decisions", order_id=order.id),
-            event_url=lambda event: _link("pixelplus_events.event", event_id=event.id),
+            events_url=_link("delivery_log.events", order_id=order.id),
+            decisions_url=_link("delivery_log.decisions", order_id=order.id),
+            event_url=lambda event: _link("delivery_log.event", event_id=event.id),
         )
     )

@@ -4,7 +4,7 @@ A receiver runs inside the shop's transaction and only *records*: a Decision row
 fires an OutboxEvent holding the exact payload, both committed (or rolled back) with the status change.
 It never commits, never does network I/O, and never raises into the admin's request: the module's work
 runs in a savepoint, so a failure rolls back only that work and leaves an ``error`` decision instead.
-After recording an event it sends ``pixelplus.signals.outbox_event_recorded`` (sender: the OutboxEvent,
+After recording an event it sends ``delivery.signals.outbox_event_recorded`` (sender: the OutboxEvent,
 not yet committed) so delivery can wake its dispatcher once the transaction commits.
 """
 
@@ -16,11 +16,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.dbtypes import utcnow
+from delivery.signals import outbox_event_recorded
 from extensions import db
 from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
 from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
-from pixelplus.signals import outbox_event_recorded
+from delivery.signals import outbox_event_recorded
 from refunding import Refund, was_paid_before
 from shop.models import CreditSlip, Order, OrderState
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed

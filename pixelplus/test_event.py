@@ -9,9 +9,11 @@ refund of the pixel (Events Manager only shows coded events under "Test events")
 from dataclasses import dataclass
 from decimal import Decimal
 
+from flask import current_app
 from sqlalchemy import select
 
 from core.dbtypes import utcnow
+from delivery.dispatcher import make_client
 from extensions import db
 from pixelplus import amounts, payload
 from pixelplus.graph import GraphClient
@@ -113,7 +115,7 @@ def send_test_event(settings: RefundSettings, test_event_code: str, client=None)
     reference = order.reference
     # Reading the sample order must leave nothing behind, and no transaction open during the request.
     db.session.rollback()
-    graph = client or GraphClient()
+    graph = client or GraphClient(http=make_client(current_app))
     try:
         answer = graph.post_events(
             settings.graph_url,

@@ -51,6 +51,8 @@ def app_config(tmp_path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_uri(tmp_path),
         "WTF_CSRF_ENABLED": False,
         "PIXELPLUS_DISPATCH": "worker",
+        # Tests run their Graph endpoints on loopback ports; production sends to public https hosts only.
+        "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1", "localhost"],
         "SERVER_NAME": None,
     }
 

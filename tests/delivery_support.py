@@ -5,12 +5,14 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 from flask import Flask, jsonify, request
 
+from delivery.models import META_CAPI, OutboxEvent
+from delivery.registry import EXTENSION_KEY
 from extensions import db
-from pixelplus.models import META_CAPI, OutboxEvent
 from tests.conftest import GRAPH_VERSION, LiveServer
 
 PIXEL_ID = "1234567890123456"
@@ -71,6 +73,12 @@ class FakeGraph:
     def events(self) -> list[dict]:
         """Return every event received, in order, across requests."""
         return [event for req in self.requests for event in req["body"]["data"]]
+
+
+def set_batch_size(monkeypatch, app, size: int, destination: str = META_CAPI) -> None:
+    """Make the destination's requests carry at most size events, for this test."""
+    registry = app.extensions[EXTENSION_KEY]
+    monkeypatch.setitem(registry, destination, replace(registry[destination], batch_size=size))
 
 
 def meta_error(code: int, message: str, subcode: int | None = None, transient: bool = False) -> dict:

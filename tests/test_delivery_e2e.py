@@ -13,14 +13,13 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from delivery.dispatcher import Dispatcher, Summary
+from delivery.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent
+from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.dispatcher import Dispatcher, Summary
-from pixelplus.meta import MetaCapiSender
-from pixelplus.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent
-from pixelplus.worker import stop_thread
 from shop.models import OrderState
 from tests.conftest import wait_for
-from tests.delivery_support import queue, sandbox_event
+from tests.delivery_support import queue, sandbox_event, set_batch_size
 from tests.pixelplus_support import use_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +41,7 @@ def read_timeout() -> float:
 def app_config(app_config, dispatch_mode, read_timeout):
     app_config.update(
         PIXELPLUS_DISPATCH=dispatch_mode,
-        PIXELPLUS_BACKOFF_BASE=0.01,
-        PIXELPLUS_BACKOFF_CAP=0.05,
+        DELIVERY_RETRY_SCHEDULE=[0.01, 0.05],
         PIXELPLUS_POLL_SECONDS=0.2,
         PIXELPLUS_READ_TIMEOUT=read_timeout,
     )
@@ -153,7 +151,7 @@ def test_a_bad_token_fails_at_once_with_metas_190_message(shop, make_order, auth
     assert "Invalid OAuth access token" in row.last_error and "code 190" in row.last_error
     assert received(shop) == []
     auth.login("tester")
-    page = client.get(f"/admin/pixelplus/events/{row.id}").get_data(as_text=True)
+    page = client.get(f"/admin/events/{row.id}").get_data(as_text=True)
     assert "Invalid OAuth access token" in page and "code 190" in page
     assert "EAABwrongTokenWrongTokenWrong1234" not in page
 
@@ -195,7 +193,7 @@ def test_the_status_change_answers_before_the_slow_send(shop, make_order):
 
 @pytest.mark.parametrize("dispatch_mode", ["worker"])
 def test_two_dispatchers_deliver_a_thousand_events_none_twice(shop, app, monkeypatch):
-    monkeypatch.setattr(MetaCapiSender, "batch_size", 50)  # many batches, so the two compete for each
+    set_batch_size(monkeypatch, app, 50)  # many batches, so the two compete for each
     events = [sandbox_event(n) for n in range(1000)]
     queue(app, events)
     results: list[Summary] = []
@@ -241,7 +239,8 @@ def worker_process(app, extra_env: dict) -> subprocess.Popen:
         "FLASK_PIXELPLUS_DISPATCH": "worker",
         "FLASK_SANDBOX_ENABLED": "false",
         "FLASK_PIXELPLUS_LEASE_SECONDS": "1",
-        "FLASK_PIXELPLUS_BACKOFF_BASE": "0.01",
+        "FLASK_DELIVERY_RETRY_SCHEDULE": "0.01",
+        "FLASK_DELIVERY_ALLOWED_HOSTS": "127.0.0.1",
         "FLASK_PIXELPLUS_WORKER_POLL_SECONDS": "0.1",
         **extra_env,
     }
@@ -308,8 +307,8 @@ def test_the_token_appears_nowhere(shop, app, make_order, auth, client):
         for attempt in db.session.scalars(select(DeliveryAttempt)):
             texts += [attempt.request_url, attempt.request_body, attempt.response_body, attempt.error]
     auth.login("superadmin")
-    pages = ["/admin/pixelplus/events", "/admin/pixelplus/decisions", "/admin/pixelplus/events/export.csv"]
-    pages += ["/admin/pixelplus/events/export.json"] + [f"/admin/pixelplus/events/{r.id}" for r in rows]
+    pages = ["/admin/events", "/admin/decisions", "/admin/events/export.csv"]
+    pages += ["/admin/events/export.json"] + [f"/admin/events/{r.id}" for r in rows]
     for path in pages:
         response = client.get(path)
         assert response.status_code == 200, path
@@ -329,7 +328,7 @@ def test_a_change_rolled_back_sends_nothing(app, shop, make_order):
     with app.app_context():
         order = db.session.get(Order, order_id)
         change_state(order, OrderState.by_key("PS_OS_REFUND"))
-        assert db.session.info.get("pixelplus_wake")
+        assert db.session.info.get("delivery_wake")
         db.session.rollback()
-        assert "pixelplus_wake" not in db.session.info
+        assert "delivery_wake" not in db.session.info
     assert outbox(app) == []

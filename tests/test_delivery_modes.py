@@ -7,9 +7,9 @@ from sqlalchemy import select
 
 from app import create_app
 from core.dbtypes import utcnow
+from delivery.models import PENDING, SENT, OutboxEvent
+from delivery.worker import EXTENSION_KEY, dispatch_thread, stop_thread
 from extensions import db
-from pixelplus.models import PENDING, SENT, OutboxEvent
-from pixelplus.worker import EXTENSION_KEY, dispatch_thread, stop_thread
 from shop.models import OrderState
 from tests.conftest import wait_for
 from tests.pixelplus_support import use_sandbox
@@ -22,7 +22,7 @@ def dispatch_mode() -> str:
 
 @pytest.fixture
 def app_config(app_config, dispatch_mode):
-    app_config.update(PIXELPLUS_DISPATCH=dispatch_mode, PIXELPLUS_POLL_SECONDS=0.1, PIXELPLUS_BACKOFF_BASE=0.01)
+    app_config.update(PIXELPLUS_DISPATCH=dispatch_mode, PIXELPLUS_POLL_SECONDS=0.1, DELIVERY_RETRY_SCHEDULE=[0.01])
     return app_config
 
 

@@ -21,7 +21,7 @@ def graph():
 
 @pytest.fixture
 def client():
-    graph_client = GraphClient(connect_timeout=0.5, read_timeout=0.5)
+    graph_client = GraphClient(connect_timeout=0.5, read_timeout=0.5, allowed_hosts=["127.0.0.1"])
     yield graph_client
     graph_client.close()
 

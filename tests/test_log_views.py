@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from core.dbtypes import utcnow
+from delivery.models import FAILED, PENDING, SENT, Decision, DeliveryAttempt, OutboxEvent, attempt_event
 from extensions import db
-from pixelplus.models import FAILED, PENDING, SENT, Decision, DeliveryAttempt, OutboxEvent, attempt_event
 from shop.models import Order, OrderState
 from tests.conftest import GRAPH_VERSION
 from tests.delivery_support import add_events
@@ -75,14 +75,14 @@ def page(client, path: str) -> str:
 
 
 def test_anonymous_visitors_are_sent_to_the_login_page(client):
-    for path in ("/admin/pixelplus/events", "/admin/pixelplus/decisions", "/admin/pixelplus/events/export.csv"):
+    for path in ("/admin/events", "/admin/decisions", "/admin/events/export.csv"):
         response = client.get(path)
         assert response.status_code == 302 and "/admin/login" in response.headers["Location"]
 
 
 def test_the_log_lists_events_newest_first_with_counts_per_status(client, auth, log_data):
     auth.login("tester")
-    html = page(client, "/admin/pixelplus/events")
+    html = page(client, "/admin/events")
     positions = [html.index(f'data-event-id="{log_data[k]}"') for k in ("pending", "failed", "sent")]
     assert positions == sorted(positions)
     assert 'data-status="sent"' in html
@@ -90,32 +90,32 @@ def test_the_log_lists_events_newest_first_with_counts_per_status(client, auth, 
         assert f'data-status="{status}"' in html
     assert "Sent events" in html and "Decisions" in html  # the menu entries
     assert "Not a valid choice" not in html and "is-invalid" not in html
-    assert "is-invalid" not in page(client, "/admin/pixelplus/decisions")
-    assert "Not a valid choice" in page(client, "/admin/pixelplus/events?status=lost")
+    assert "is-invalid" not in page(client, "/admin/decisions")
+    assert "Not a valid choice" in page(client, "/admin/events?status=lost")
 
 
 def test_the_log_filters_by_status_reference_test_code_and_date(client, auth, log_data, app):
     auth.login("tester")
-    html = page(client, "/admin/pixelplus/events?status=failed")
+    html = page(client, "/admin/events?status=failed")
     assert f'data-event-id="{log_data["failed"]}"' in html and f'data-event-id="{log_data["sent"]}"' not in html
-    html = page(client, "/admin/pixelplus/events?test_code=TEST42")
+    html = page(client, "/admin/events?test_code=TEST42")
     assert html.count("data-event-id=") == 1
-    html = page(client, f"/admin/pixelplus/events?reference={log_data['reference'].lower()}")
+    html = page(client, f"/admin/events?reference={log_data['reference'].lower()}")
     assert html.count("data-event-id=") == 3
-    html = page(client, "/admin/pixelplus/events?reference=NOSUCHREF")
+    html = page(client, "/admin/events?reference=NOSUCHREF")
     assert html.count("data-event-id=") == 0 and "No events match the filter" in html
     today = utcnow().date()
-    html = page(client, f"/admin/pixelplus/events?date_from={today}&date_to={today}")
+    html = page(client, f"/admin/events?date_from={today}&date_to={today}")
     assert html.count("data-event-id=") == 3
-    html = page(client, f"/admin/pixelplus/events?date_to={today - timedelta(days=1)}")
+    html = page(client, f"/admin/events?date_to={today - timedelta(days=1)}")
     assert html.count("data-event-id=") == 0
-    html = page(client, f"/admin/pixelplus/events?order_id={log_data['order_id']}")
+    html = page(client, f"/admin/events?order_id={log_data['order_id']}")
     assert html.count("data-event-id=") == 3
 
 
 def test_bad_filters_are_explained_and_ignored(client, auth, log_data):
     auth.login("tester")
-    html = page(client, "/admin/pixelplus/events?date_from=2026-05-10&date_to=2026-05-01&reference=12345")
+    html = page(client, "/admin/events?date_from=2026-05-10&date_to=2026-05-01&reference=12345")
     assert "The end date is before the start date." in html
     assert "An order reference is up to 9 letters." in html
 
@@ -124,46 +124,46 @@ def test_keyset_pagination_walks_older_and_newer(client, auth, app):
     with app.app_context():
         ids = add_events(60)
     auth.login("tester")
-    first = page(client, "/admin/pixelplus/events?per_page=25")
+    first = page(client, "/admin/events?per_page=25")
     assert first.count("data-event-id=") == 25 and f'data-event-id="{ids[-1]}"' in first
     older = f"before={ids[-25]}"
     assert older in first
-    second = page(client, f"/admin/pixelplus/events?per_page=25&{older}")
+    second = page(client, f"/admin/events?per_page=25&{older}")
     assert f'data-event-id="{ids[-26]}"' in second and f'data-event-id="{ids[-25]}"' not in second
     assert f"after={ids[-26]}" in second  # a link back to newer events
-    third = page(client, f"/admin/pixelplus/events?per_page=25&before={ids[-50]}")
+    third = page(client, f"/admin/events?per_page=25&before={ids[-50]}")
     assert third.count("data-event-id=") == 10 and 'rel="next"' not in third  # the oldest page
     assert 'rel="prev"' not in first  # the newest page
-    back = page(client, f"/admin/pixelplus/events?per_page=25&after={ids[-26]}")
+    back = page(client, f"/admin/events?per_page=25&after={ids[-26]}")
     assert back.count("data-event-id=") == 25 and f'data-event-id="{ids[-1]}"' in back
 
 
 def test_the_event_page_shows_payload_attempts_and_decision(client, auth, log_data):
     auth.login("tester")
-    html = page(client, f"/admin/pixelplus/events/{log_data['failed']}")
+    html = page(client, f"/admin/events/{log_data['failed']}")
     assert "&#34;value&#34;: 12.30" in html or '"value": 12.30' in html  # pretty-printed, the number exact
     assert "TraceFailed" in html and "42 ms" in html and "HTTP 400" in html
     assert f"/sandbox/graph/{GRAPH_VERSION}/1234567890123456/events" in html
     assert "order refunded: Refund event of 12.30 EUR queued" in html
     assert "Refunded" in html
     assert 'id="resend-form"' not in html  # testers may not resend
-    assert client.get("/admin/pixelplus/events/999999").status_code == 404
+    assert client.get("/admin/events/999999").status_code == 404
 
 
 def test_merchants_resend_a_failed_event_keeping_its_event_id(client, auth, log_data, app):
     with app.app_context():
         event_id = db.session.get(OutboxEvent, log_data["failed"]).event_id
     auth.login("tester")
-    assert client.post(f"/admin/pixelplus/events/{log_data['failed']}/resend").status_code == 403
+    assert client.post(f"/admin/events/{log_data['failed']}/resend").status_code == 403
     auth.logout()
     auth.login("merchant")
-    assert 'id="resend-form"' in page(client, f"/admin/pixelplus/events/{log_data['failed']}")
-    response = client.post(f"/admin/pixelplus/events/{log_data['failed']}/resend", follow_redirects=True)
+    assert 'id="resend-form"' in page(client, f"/admin/events/{log_data['failed']}")
+    response = client.post(f"/admin/events/{log_data['failed']}/resend", follow_redirects=True)
     assert "queued again with the same event_id" in response.get_data(as_text=True)
     with app.app_context():
         row = db.session.get(OutboxEvent, log_data["failed"])
         assert row.status == PENDING and row.event_id == event_id and row.attempts == 0
-    response = client.post(f"/admin/pixelplus/events/{log_data['sent']}/resend", follow_redirects=True)
+    response = client.post(f"/admin/events/{log_data['sent']}/resend", follow_redirects=True)
     assert "only a failed event can be resent" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(OutboxEvent, log_data["sent"]).status == SENT
@@ -172,7 +172,7 @@ def test_merchants_resend_a_failed_event_keeping_its_event_id(client, auth, log_
 def test_resend_is_refused_without_a_csrf_token(app, client, auth, log_data):
     auth.login("merchant")
     app.config["WTF_CSRF_ENABLED"] = True  # the shop's real setting (tests switch it off by default)
-    response = client.post(f"/admin/pixelplus/events/{log_data['failed']}/resend")
+    response = client.post(f"/admin/events/{log_data['failed']}/resend")
     assert response.status_code == 400
     with app.app_context():
         assert db.session.get(OutboxEvent, log_data["failed"]).status == FAILED
@@ -180,7 +180,7 @@ def test_resend_is_refused_without_a_csrf_token(app, client, auth, log_data):
 
 def test_exports_follow_the_filter(client, auth, log_data):
     auth.login("tester")
-    response = client.get("/admin/pixelplus/events/export.csv?status=failed")
+    response = client.get("/admin/events/export.csv?status=failed")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
@@ -188,7 +188,7 @@ def test_exports_follow_the_filter(client, auth, log_data):
     assert rows[0]["status"] == "failed" and "code 190" in rows[0]["last_error"]
     assert json.loads(rows[0]["payload"])["event_id"] == rows[0]["event_id"]
 
-    response = client.get(f"/admin/pixelplus/events/export.json?reference={log_data['reference']}")
+    response = client.get(f"/admin/events/export.json?reference={log_data['reference']}")
     text = response.get_data(as_text=True)
     events = json.loads(text)
     assert [e["id"] for e in events] == [log_data["pending"], log_data["failed"], log_data["sent"]]
@@ -197,30 +197,30 @@ def test_exports_follow_the_filter(client, auth, log_data):
 
 
 def test_exports_stream_in_chunks(client, auth, app, monkeypatch):
-    from pixelplus import event_log
+    from delivery import event_log
 
     monkeypatch.setattr(event_log, "EXPORT_CHUNK", 2)
     with app.app_context():
         ids = add_events(5)
     auth.login("tester")
-    events = json.loads(client.get("/admin/pixelplus/events/export.json").get_data(as_text=True))
+    events = json.loads(client.get("/admin/events/export.json").get_data(as_text=True))
     assert [e["id"] for e in events] == ids[::-1]
-    lines = client.get("/admin/pixelplus/events/export.csv").get_data(as_text=True).splitlines()
+    lines = client.get("/admin/events/export.csv").get_data(as_text=True).splitlines()
     assert lines[0].startswith("id,created_at,") and len(lines) == 6
-    empty = client.get("/admin/pixelplus/events/export.json?status=failed").get_data(as_text=True)
+    empty = client.get("/admin/events/export.json?status=failed").get_data(as_text=True)
     assert json.loads(empty) == []
 
 
 def test_the_decisions_list_filters_by_outcome_and_reference(client, auth, log_data):
     auth.login("tester")
-    html = page(client, "/admin/pixelplus/decisions")
+    html = page(client, "/admin/decisions")
     assert "order refunded: Refund event of 12.30 EUR queued" in html and "state Shipped does not fire" in html
-    html = page(client, "/admin/pixelplus/decisions?outcome=skipped")
+    html = page(client, "/admin/decisions?outcome=skipped")
     assert "state Shipped does not fire" in html and "Refund event of 12.30 EUR queued" not in html
-    html = page(client, "/admin/pixelplus/decisions?reference=ZZZZZZZZZ")
+    html = page(client, "/admin/decisions?reference=ZZZZZZZZZ")
     assert "No decisions match the filter" in html
-    html = page(client, f"/admin/pixelplus/decisions?order_id={log_data['order_id']}&outcome=fired")
-    assert f"/admin/pixelplus/events/{log_data['failed']}" in html
+    html = page(client, f"/admin/decisions?order_id={log_data['order_id']}&outcome=fired")
+    assert f"/admin/events/{log_data['failed']}" in html
 
 
 def test_api_lists_events_and_decisions(api, log_data):

@@ -4,11 +4,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
+from delivery.signals import outbox_event_recorded
 from extensions import db
 from pixelplus import panel, payload
 from pixelplus.models import ERROR, FIRED, Decision, ModuleSetting, OutboxEvent
 from pixelplus.settings import load_settings
-from pixelplus.signals import outbox_event_recorded
 from shop.models import Order, OrderState
 from shop.signals import demo_data_created
 from shop.status import change_state, change_states

@@ -22,10 +22,10 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from delivery.models import FAILED, PENDING, SENT, OutboxEvent
+from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.models import FAILED, PENDING, SENT, OutboxEvent
 from pixelplus.settings import load_settings, save_settings
-from pixelplus.worker import stop_thread
 from refunding import order_value, slip_value
 from sandbox.models import ReceivedEvent
 from shop.models import Order, OrderLine, OrderState
@@ -46,9 +46,7 @@ def app_config(app_config, dispatch_mode):
     # Retries sized so that an outage plus a run of transient errors stays within the attempts allowed.
     app_config.update(
         PIXELPLUS_DISPATCH=dispatch_mode,
-        PIXELPLUS_BACKOFF_BASE=0.3,
-        PIXELPLUS_BACKOFF_CAP=2.0,
-        PIXELPLUS_MAX_ATTEMPTS=16,
+        DELIVERY_RETRY_SCHEDULE=[0.3, 0.6, 1.2, 2.0],
         PIXELPLUS_POLL_SECONDS=0.2,
         PIXELPLUS_READ_TIMEOUT=0.4,
     )
@@ -202,8 +200,7 @@ def test_soak_short(soak, app, make_order):
 @pytest.mark.parametrize("dispatch_mode", ["worker"])
 def test_soak_long_with_the_worker_killed(soak, app, make_order):
     orders = place_orders(app, make_order, 2000)
-    env = {"FLASK_PIXELPLUS_BACKOFF_BASE": "1.0", "FLASK_PIXELPLUS_BACKOFF_CAP": "8.0"}
-    env |= {"FLASK_PIXELPLUS_MAX_ATTEMPTS": "16", "FLASK_PIXELPLUS_READ_TIMEOUT": "0.4"}
+    env = {"FLASK_DELIVERY_RETRY_SCHEDULE": "1,2,4,8", "FLASK_PIXELPLUS_READ_TIMEOUT": "0.4"}
     workers = [worker_process(app, env)]
     kills = 0
     chance = random.Random(7)

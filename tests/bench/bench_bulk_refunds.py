@@ -17,11 +17,11 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app import create_app
+from delivery.dispatcher import Dispatcher
+from delivery.models import PENDING, SENT, DeliveryAttempt, OutboxEvent
+from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.dispatcher import Dispatcher
 from pixelplus.meta import MetaCapiSender
-from pixelplus.models import PENDING, SENT, DeliveryAttempt, OutboxEvent
-from pixelplus.worker import stop_thread
 from sandbox.models import ReceivedEvent
 from shop.models import OrderState
 from shop.status import change_states

@@ -24,13 +24,13 @@ import requests
 from sqlalchemy import select
 
 from app import DEMO_ACCESS_TOKEN, DEMO_PIXEL_ID, create_app
+from delivery.dispatcher import Dispatcher
+from delivery.models import PENDING, SENT, OutboxEvent
+from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.dispatcher import Dispatcher
 from pixelplus.graph import GraphClient
 from pixelplus.meta import MetaCapiSender
-from pixelplus.models import PENDING, SENT, OutboxEvent
 from pixelplus.settings import save_settings
-from pixelplus.worker import stop_thread
 from shop.cli import create_employee
 from shop.models import Customer, OrderState, Product
 from shop.orders import CartLine, place_order

@@ -23,12 +23,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from app import DEMO_ACCESS_TOKEN, DEMO_PIXEL_ID, create_app
+from delivery.dispatcher import Dispatcher
+from delivery.models import PENDING, SENT, OutboxEvent
+from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.dispatcher import Dispatcher
 from pixelplus.graph import dumps
-from pixelplus.models import PENDING, SENT, OutboxEvent
 from pixelplus.settings import save_settings
-from pixelplus.worker import stop_thread
 from shop.cli import create_employee
 from shop.states import install_default_states
 from tests.conftest import LiveServer
@@ -153,11 +153,11 @@ def run() -> dict:
             deep = first_id + rows // 10
             pages = {
                 # Each page must show the event it should start with (event_ids end with their number).
-                "first_page": ("/admin/pixelplus/events", f"-{rows - 1}<"),
-                "deep_page": (f"/admin/pixelplus/events?before={deep}", f"-{deep - first_id - 1}<"),
-                "filter_by_reference": (f"/admin/pixelplus/events?reference={_reference(rows // 6)}", f"-{rows // 3}<"),
+                "first_page": ("/admin/events", f"-{rows - 1}<"),
+                "deep_page": (f"/admin/events?before={deep}", f"-{deep - first_id - 1}<"),
+                "filter_by_reference": (f"/admin/events?reference={_reference(rows // 6)}", f"-{rows // 3}<"),
             }
-            client.get("/admin/pixelplus/events")  # warm-up: templates compiled, connection open
+            client.get("/admin/events")  # warm-up: templates compiled, connection open
             for name, (path, expect) in pages.items():
                 median = _timed_get(client, path, expect)
                 figures[f"{name}_ms"] = round(median * 1000, 1)

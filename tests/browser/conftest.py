@@ -44,7 +44,7 @@ def _site_config(db_path: Path) -> dict:
     return {
         "SECRET_KEY": "browser-tests",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-        "PIXELPLUS_BACKOFF_BASE": 0.2,
+        "DELIVERY_RETRY_SCHEDULE": [0.2],
     }
 
 

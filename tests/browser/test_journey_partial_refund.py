@@ -10,8 +10,8 @@ from decimal import Decimal
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from delivery.models import OutboxEvent
 from extensions import db
-from pixelplus.models import OutboxEvent
 from shop.models import CreditSlip, Order, OrderState
 from tests.browser.conftest import accessibility_problems, reload_until, screenshot
 

@@ -3,7 +3,7 @@
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from pixelplus.models import Decision
+from delivery.models import Decision
 from shop.models import Employee, Order, OrderState
 from tests.browser.conftest import PHONE, accessibility_problems, no_horizontal_scroll, screenshot
 

@@ -8,15 +8,15 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
+from delivery.models import OutboxEvent
 from extensions import db
-from pixelplus.models import OutboxEvent
 from shop.models import Order, OrderState
 from tests.browser.conftest import PHONE, accessibility_problems, no_horizontal_scroll, reload_until, screenshot
 
 # The tester's lists, checked at a phone's width.
 PHONE_PAGES = {
-    "sent-events-log": "/admin/pixelplus/events",
-    "decisions": "/admin/pixelplus/decisions",
+    "sent-events-log": "/admin/events",
+    "decisions": "/admin/decisions",
     "sandbox": "/sandbox/",
 }
 
@@ -25,7 +25,7 @@ PHONE_PAGES = {
 def site_config():
     # Retries one second apart (with jitter) and doubling: a failing event stays pending, with its failed
     # attempts, for far longer than the tester takes to look at it, and never runs out of attempts meanwhile.
-    return {"PIXELPLUS_BACKOFF_BASE": 1.0}
+    return {"DELIVERY_RETRY_SCHEDULE": [1.0]}
 
 
 def _orders_in(site, key: str, count: int) -> list[str]:
@@ -68,7 +68,7 @@ def _set_faults(page, site, error: str, count: int | None) -> None:
 
 def _open_event_of(page, site, reference: str) -> str:
     """Filter the log by an order reference, open its one event, and return its event_id."""
-    page.goto(f"{site.url}/admin/pixelplus/events")
+    page.goto(f"{site.url}/admin/events")
     page.get_by_label("Order reference").fill(reference)
     page.get_by_role("button", name="Filter", exact=True).click()
     rows = page.locator("#events-table tbody tr[data-event-id]")
@@ -146,7 +146,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         failed_id = _open_event_of(tester, site, second)
         reload_until(tester, tester.locator("h1 .badge"), "failed")
         expect(tester.locator("#last-error")).to_contain_text("190")
-        tester.goto(f"{site.url}/admin/pixelplus/events?status=failed")
+        tester.goto(f"{site.url}/admin/events?status=failed")
         expect(tester.locator("#events-table tbody tr[data-event-id]")).to_have_count(1)
         assert _open_event_of(admin, site, second) == failed_id
         admin.get_by_role("button", name="Resend with the same event_id").click()
@@ -160,7 +160,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         colleague.close()
 
     # The whole log, at a laptop's width and a phone's.
-    tester.goto(f"{site.url}/admin/pixelplus/events")
+    tester.goto(f"{site.url}/admin/events")
     expect(tester.locator("#events-table tbody tr[data-event-id]")).to_have_count(2)
     assert accessibility_problems(tester) == []
     screenshot(tester, "journey4-sent-events-log", full_page=False)

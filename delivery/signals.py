@@ -1,4 +1,4 @@
-"""Pixel Plus's own signals, for the parts of the module that react to each other."""
+"""The delivery service's signals: a module tells it that an event waits in the outbox."""
 
 from blinker import Namespace
 

@@ -2,7 +2,8 @@
 
 Lists use keyset pagination on the id (newest first, ``before=<id>``), so the thousandth page of a
 table holding millions of rows costs the same as the first. Nothing here ever holds the access token:
-payloads and request bodies never contain it, and errors were scrubbed when they were recorded.
+payloads and request bodies never contain it, and errors were scrubbed when they were recorded. Every
+destination's events and decisions are here; a filter narrows them to one.
 """
 
 import json
@@ -14,8 +15,9 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from core.csvsafe import csv_line
+from delivery.jsontext import dumps
+from delivery.models import FAILED, PENDING, SENT, Decision, OutboxEvent, parse_answer
 from extensions import db
-from pixelplus.models import FAILED, PENDING, SENT, Decision, OutboxEvent
 
 STATUSES = (PENDING, SENT, FAILED)
 OUTCOMES = ("fired", "skipped", "error")
@@ -27,6 +29,7 @@ class EventFilter:
     """What the sent-events log is narrowed to; empty fields filter nothing."""
 
     status: str | None = None
+    destination: str | None = None
     order_reference: str | None = None
     order_id: int | None = None
     date_from: date | None = None
@@ -51,6 +54,8 @@ class EventFilter:
         where = []
         if with_status and self.status:
             where.append(OutboxEvent.status == self.status)
+        if self.destination:
+            where.append(OutboxEvent.destination == self.destination)
         if self.order_reference:
             where.append(OutboxEvent.order_reference == self.order_reference.strip().upper())
         if self.order_id is not None:
@@ -69,6 +74,7 @@ class DecisionFilter:
     """What the decisions list is narrowed to."""
 
     outcome: str | None = None
+    destination: str | None = None
     order_reference: str | None = None
     order_id: int | None = None
 
@@ -88,6 +94,8 @@ class DecisionFilter:
         where = []
         if self.outcome:
             where.append(Decision.outcome == self.outcome)
+        if self.destination:
+            where.append(Decision.destination == self.destination)
         if self.order_id is not None:
             where.append(Decision.order_id == self.order_id)
         if self.order_reference:
@@ -198,7 +206,7 @@ def event_json(event: OutboxEvent) -> dict:
         "value": event.value,
         "currency": event.currency,
         "payload": json.loads(event.payload_json, parse_float=Decimal),
-        "response": json.loads(event.response_json) if event.response_json else None,
+        "response": parse_answer(event.response_json),
         "created_at": _iso(event.created_at),
         "next_attempt_at": _iso(event.next_attempt_at) if event.status == PENDING else None,
         "sent_at": _iso(event.sent_at),
@@ -209,6 +217,7 @@ def decision_json(decision: Decision) -> dict:
     """Return a decision as the JSON API shows it."""
     return {
         "id": decision.id,
+        "destination": decision.destination,
         "order_id": decision.order_id,
         "trigger": decision.trigger,
         "old_state_id": decision.old_state_id,
@@ -236,6 +245,7 @@ CSV_COLUMNS = (
     "sent_at",
     "last_error",
     "payload",
+    "destination",  # last, so scripts reading the columns by position keep working
 )
 
 
@@ -261,6 +271,7 @@ def csv_text(events: list[OutboxEvent]) -> str:
                 _iso(event.sent_at) or "",
                 event.last_error or "",
                 event.payload_json,
+                event.destination,
             ]
         )
         for event in events
@@ -269,8 +280,6 @@ def csv_text(events: list[OutboxEvent]) -> str:
 
 def json_text(events: list[OutboxEvent], first: bool) -> str:
     """Return events as JSON array items, one per line (first: no leading comma)."""
-    from pixelplus.graph import dumps
-
     items = ",\n".join(dumps(event_json(event)) for event in events)
     return ("\n" if first else ",\n") + items
 

@@ -1,7 +1,8 @@
 """When the dispatcher runs: a background thread of the web process, inline after the commit, or only
-in a separate ``flask pixelplus worker`` (``PIXELPLUS_DISPATCH`` = thread / inline / worker).
+in a separate ``flask delivery worker`` (alias ``flask pixelplus worker``; ``PIXELPLUS_DISPATCH`` =
+thread / inline / worker). Every destination is delivered by the same thread, process or command.
 
-The receiver sends ``outbox-event-recorded`` inside the status change's transaction; we only note it on
+A module's receiver sends ``outbox-event-recorded`` inside the status change's transaction; we only note it on
 the session, and wake the dispatcher once that transaction has committed, so the back-office request
 never waits for Meta and a rolled-back change sends nothing.
 """
@@ -14,16 +15,16 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from delivery.dispatcher import Dispatcher
+from delivery.signals import outbox_event_recorded
 from extensions import db
-from pixelplus.dispatcher import Dispatcher
-from pixelplus.signals import outbox_event_recorded
 
 log = logging.getLogger(__name__)
 
 THREAD, INLINE, WORKER = "thread", "inline", "worker"
 MODES = (THREAD, INLINE, WORKER)
-EXTENSION_KEY = "pixelplus.dispatch_thread"
-WAKE_KEY = "pixelplus_wake"
+EXTENSION_KEY = "delivery.dispatch_thread"
+WAKE_KEY = "delivery_wake"
 DEFAULT_POLL_SECONDS = 5.0
 
 
@@ -125,7 +126,7 @@ class DispatchThread:
         with self._lock:
             if self.running or self._stop.is_set():
                 return
-            self._thread = threading.Thread(target=self._run, name="pixelplus-dispatch", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="delivery-dispatch", daemon=True)
             self._thread.start()
             atexit.register(self.stop)
 

@@ -1,0 +1,106 @@
+"""Where events may go: https to public addresses only, unless configuration allows a host.
+
+A merchant's base URL is checked when it is saved and again before every request (DNS may change).
+Every address the host resolves to must be public: loopback, private, link-local, unique-local,
+multicast, unspecified and reserved addresses are refused, IPv4-mapped IPv6 included. Hosts listed in
+``DELIVERY_ALLOWED_HOSTS`` (``host`` or ``host:port``; the embedded sandbox is added in the demo) are
+exempt, and only they may be reached over plain http. Nothing here connects anywhere.
+"""
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterable
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class HostRefused(ValueError):
+    """A URL the delivery service will not send to; the message says why, without the URL's query."""
+
+
+class HostUnresolved(HostRefused):
+    """The URL's host does not resolve now: not a verdict on the host (DNS may be down), so retried."""
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Return every address host resolves to (the one place delivery asks DNS)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return sorted({info[4][0] for info in infos})
+
+
+def parse_allowed(value) -> tuple[str, ...]:
+    """Return the allowed hosts from configuration: a list, or a comma-separated string."""
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(item).strip().lower() for item in items if str(item).strip())
+
+
+def host_port(url: str) -> str:
+    """Return ``host:port`` of a URL (IPv6 hosts in brackets), the form allowed hosts are written in."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def is_allowed(url: str, allowed: Iterable[str]) -> bool:
+    """Return True when configuration allows the URL's host (any port) or its host:port."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    bracketed = f"[{host}]" if ":" in host else host
+    entries = set(allowed)
+    return host in entries or bracketed in entries or host_port(url) in entries
+
+
+def refusal(address: str) -> str | None:
+    """Return why an IP address may not be reached, or None when it is public."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        reason = refusal(str(ip.ipv4_mapped))
+        return f"an IPv4-mapped {reason}" if reason else None
+    for kind, flag in (
+        ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
+        ("link-local", ip.is_link_local),
+        ("multicast", ip.is_multicast),
+        ("unique-local", isinstance(ip, ipaddress.IPv6Address) and ip in ipaddress.ip_network("fc00::/7")),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved or not ip.is_global),
+    ):
+        if flag:
+            return f"{kind} address"
+    return None
+
+
+def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, int], list[str]] | None = None) -> None:
+    """Raise HostRefused unless url may receive events; resolves the host (never connects)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
+    except ValueError as error:
+        raise HostRefused(f"not a valid URL: {error}") from None
+    if parts.scheme not in DEFAULT_PORTS or not host:
+        raise HostRefused("only http(s) URLs with a host can receive events")
+    if parts.username or parts.password:
+        raise HostRefused("the URL must not hold a user name or password")
+    if is_allowed(url, allowed):
+        return
+    if parts.scheme != "https":
+        raise HostRefused(f"plain http is refused for {host}: use https (only allowed hosts may use http)")
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
+        try:
+            addresses = (resolver or resolve)(host, port)
+        except (OSError, UnicodeError) as error:
+            raise HostUnresolved(f"cannot resolve {host}: {type(error).__name__}") from None
+    if not addresses:
+        raise HostUnresolved(f"{host} resolves to no address")
+    for address in addresses:
+        reason = refusal(address)
+        if reason:
+            shown = host if host == address else f"{host} ({address})"
+            raise HostRefused(f"{shown} is a {reason}: events go to public addresses only")
