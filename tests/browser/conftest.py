@@ -45,6 +45,7 @@ def _site_config(db_path: Path) -> dict:
         "SECRET_KEY": "browser-tests",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
         "DELIVERY_RETRY_SCHEDULE": [0.2],
+        "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1"],  # the embedded sandbox, on the site's random port
     }
 
 

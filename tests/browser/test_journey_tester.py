@@ -58,12 +58,12 @@ def _change_status(page, state_name: str) -> None:
 def _set_faults(page, site, error: str, count: int | None) -> None:
     page.goto(f"{site.url}/sandbox/")
     expect(page.get_by_role("heading", name="Test events")).to_be_visible()
-    page.get_by_label("Error", exact=True).select_option(label=error)
+    page.get_by_label("Error", exact=True).select_option(value=error)
     page.get_by_label("Share of requests that fail (0–1)").fill("1")
     page.get_by_label("Only the next N requests").fill("" if count is None else str(count))
     page.get_by_role("button", name="Set faults").click()
     expect(page.get_by_text("Faults set: the next Graph requests will be affected.")).to_be_visible()
-    expect(page.locator("#faults")).to_contain_text(f"{error.lower()} error on 100.0% of requests")
+    expect(page.locator("#faults")).to_contain_text(f"{error} error on 100.0% of requests")
 
 
 def _open_event_of(page, site, reference: str) -> str:
@@ -91,7 +91,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         tester.get_by_role("link", name="Sandbox").click()
         expect(tester.get_by_role("heading", name="Test events")).to_be_visible()
         assert accessibility_problems(tester) == []
-        _set_faults(tester, site, "Transient", None)
+        _set_faults(tester, site, "transient", None)
         _open_order(admin, site, first)
         _change_status(admin, "Refunded")
 
@@ -140,7 +140,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         screenshot(tester, "journey4-decision-skipped")
 
         # A refused token fails an event for good; the superadmin resends it with the same event_id.
-        _set_faults(tester, site, "Token", 1)
+        _set_faults(tester, site, "token", 1)
         _open_order(admin, site, second)
         _change_status(admin, "Refunded")
         failed_id = _open_event_of(tester, site, second)
