@@ -9,6 +9,7 @@ from extensions import db
 from tests.test_migrations import INITIAL, _release_0_1_shop, empty_app, schema_differences  # noqa: F401
 
 DELIVERY = "d3578066c54d"
+BEFORE_DELIVERY = "7f5c89d70764"  # the revision the delivery migration follows
 
 
 def _release_0_1_delivery(connection) -> None:
@@ -77,7 +78,7 @@ def test_downgrade_gives_pixelplus_its_tables_back(empty_app):  # noqa: F811
             _release_0_1_shop(connection)
             _release_0_1_delivery(connection)
         flask_migrate.upgrade(revision=DELIVERY)
-        flask_migrate.downgrade(revision=INITIAL)
+        flask_migrate.downgrade(revision=BEFORE_DELIVERY)
         with db.engine.connect() as connection:
             count = connection.execute(sa.text("SELECT count(*) FROM pixelplus_outbox_event")).scalar()
             reason = connection.execute(sa.text("SELECT reason FROM pixelplus_decision")).scalar()
