@@ -21,7 +21,6 @@ from extensions import db
 from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
 from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
-from delivery.signals import outbox_event_recorded
 from refunding import Refund, was_paid_before
 from shop.models import CreditSlip, Order, OrderState
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
