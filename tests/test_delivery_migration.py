@@ -9,7 +9,7 @@ from extensions import db
 from tests.test_migrations import INITIAL, _release_0_1_shop, empty_app, schema_differences  # noqa: F401
 
 DELIVERY = "d3578066c54d"
-BEFORE_DELIVERY = "6298332737b7"  # the revision the delivery migration follows
+BEFORE_DELIVERY = "e3d2e6808dc7"  # the revision the delivery migration follows
 
 
 def _release_0_1_delivery(connection) -> None:

@@ -157,7 +157,7 @@ def test_the_sent_events_export_neutralises_a_remote_error_message(app, client, 
         event.status, event.last_error = "failed", '=HYPERLINK("http://evil.test","Click")'
         db.session.commit()
     auth.login("tester")
-    rows = list(csv.DictReader(io.StringIO(client.get("/admin/pixelplus/events/export.csv").get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(client.get("/admin/events/export.csv").get_data(as_text=True))))
     assert rows[0]["last_error"] == '\'=HYPERLINK("http://evil.test","Click")'
 
 

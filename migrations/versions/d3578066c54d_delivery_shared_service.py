@@ -5,7 +5,7 @@ renamed, not copied, so every existing row (sent, pending, failed, and the decis
 existing decisions belong to Meta's Conversions API (``destination = 'meta_capi'``).
 
 Revision ID: d3578066c54d
-Revises: 6298332737b7
+Revises: e3d2e6808dc7
 Create Date: 2026-11-29 11:30:00
 
 """
@@ -17,7 +17,7 @@ import core.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "d3578066c54d"
-down_revision = "6298332737b7"
+down_revision = "e3d2e6808dc7"
 branch_labels = None
 depends_on = None
 
