@@ -8,16 +8,19 @@
 Both receiving endpoints only record a queued row: the refund itself happens in the background.
 """
 
-import json
+import math
+import time
 
 import stripe
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask_limiter import RateLimitExceeded, RequestLimit
 from flask_login import current_user
 from sqlalchemy import select
 
 from core.access import protect_api_blueprint, public, requires
 from core.apierrors import ApiError, error_response, json_body, register_json_errors
-from extensions import csrf, db
+from core.inputs import MAX_ID, strict_loads, whole_number
+from extensions import csrf, db, limiter
 from postbacks import intake, runner, settings
 from postbacks.models import STATUSES, Postback
 from postbacks.serializers import postback_json
@@ -30,10 +33,40 @@ register_json_errors(api)
 STRIPE_TOLERANCE_SECONDS = 300
 MAX_STRIPE_BODY = 256 * 1024  # Stripe's events are a few kB
 MAX_LIST_LIMIT = 500
+# Refused calls (bad token, bad parameters, bad signature) a client may make before it must wait; valid
+# postbacks never count, so a network's volume is never throttled while it sends what it should.
+DEFAULT_THROTTLE = "30 per minute"
+
+
+def _refused(response) -> bool:
+    return response.status_code in (400, 401, 413, 422)
+
+
+def _too_many(limit: RequestLimit):
+    wait = max(math.ceil(limit.reset_at - time.time()), 1)
+    response = error_response(429, "too_many_requests", f"too many refused calls; try again in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+@api.errorhandler(RateLimitExceeded)
+def _throttled(error: RateLimitExceeded):
+    # The answer _too_many built (with Retry-After), not the generic JSON error of register_json_errors.
+    return error.get_response()
+
+
+# One count per client for both receiving endpoints.
+throttle = limiter.shared_limit(
+    lambda: current_app.config.get("POSTBACKS_THROTTLE", DEFAULT_THROTTLE),
+    scope="postbacks-client",
+    deduct_when=_refused,
+    on_breach=_too_many,
+)
 
 
 @api.route("/conversion/refund", methods=["GET", "POST"])
 @public
+@throttle
 def conversion_refund():
     """Record a network's refund postback and answer at once; it is processed in the background."""
     token = request.values.getlist("token")
@@ -48,6 +81,7 @@ def conversion_refund():
 
 @api.post("/payments/stripe-webhook")
 @public
+@throttle
 def stripe_webhook():
     """Verify a Stripe event's signature and record it; 200 at once, processed in the background."""
     secret = settings.stripe_secret()
@@ -61,7 +95,8 @@ def stripe_webhook():
     payload = request.get_data()
     try:
         stripe.Webhook.construct_event(payload, header, secret, tolerance=STRIPE_TOLERANCE_SECONDS)
-        event = json.loads(payload)
+        # Read again, strictly (no NaN, no deep nesting): the library's parse is only its own check.
+        event = strict_loads(payload)
     except stripe.SignatureVerificationError as error:
         # Stripe's messages say what failed (no signature, no match, timestamp too old), never the secret.
         raise ApiError(400, "bad_signature", error.user_message or "the signature does not verify") from None
@@ -147,9 +182,8 @@ def api_postbacks():
     status = request.args.get("status")
     if status is not None and status not in STATUSES:
         errors["status"] = "one of " + ", ".join(STATUSES)
-    limit, before, order_id = (_whole(name, errors) for name in ("limit", "before", "order_id"))
-    if limit is not None and not 1 <= limit <= MAX_LIST_LIMIT:
-        errors["limit"] = f"from 1 to {MAX_LIST_LIMIT}"
+    limit = _whole("limit", errors, MAX_LIST_LIMIT)
+    before, order_id = _whole("before", errors), _whole("order_id", errors)
     if errors:
         raise ApiError(422, "invalid", "some parameters are invalid; see fields", errors)
     statement = select(Postback).order_by(Postback.id.desc()).limit(limit or 100)
@@ -162,12 +196,13 @@ def api_postbacks():
     return jsonify([postback_json(p) for p in db.session.scalars(statement)])
 
 
-def _whole(name: str, errors: dict) -> int | None:
-    """Return a query parameter as a whole number that fits a database integer, or record why not."""
+def _whole(name: str, errors: dict, hi: int = MAX_ID) -> int | None:
+    """Return a query parameter as a whole number from 1 to hi (None when absent), or record why not."""
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-        errors[name] = "a whole number"
+    try:
+        return whole_number(raw, lo=1, hi=hi)
+    except ValueError as error:
+        errors[name] = str(error)
         return None
-    return int(raw)

@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
 
 
 from core.access import protect_browser_blueprint, requires
+from core.inputs import page_number
 from extensions import db
 from postbacks import settings
 from postbacks.api import postback_url
@@ -30,7 +31,6 @@ bp = Blueprint("postbacks", __name__, url_prefix="/admin/postbacks")
 protect_browser_blueprint(bp)
 
 PER_PAGE = 50
-MAX_PAGE = 1_000_000
 
 
 class StatusFilterForm(FlaskForm):
@@ -63,7 +63,7 @@ def postbacks():
     statement = select(Postback).order_by(Postback.id.desc())
     if status:
         statement = statement.where(Postback.status == status)
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = request.args.get("page", 1, type=page_number)
     pagination = db.paginate(statement, page=page, per_page=PER_PAGE, error_out=False)
     return render_template(
         "postbacks/list.html", form=form, pagination=pagination, args={"status": status} if status else {}

@@ -446,3 +446,29 @@ def test_the_amount_is_spread_over_the_lines_then_the_shipping(app, client, api,
     assert second["total_shipping_tax_excl"] == "7.00"
     assert [line["refunded_quantity"] for line in order["lines"]] == [2, 1]
     assert order["current_state"]["key"] == "PS_OS_REFUND"
+
+
+def test_refused_calls_are_throttled_per_client_and_good_ones_never_count(app_config, make_order, staff):
+    from app import create_app
+    from tests.conftest import Api
+
+    throttled = create_app({**app_config, "POSTBACKS_THROTTLE": "3 per minute"})
+    client = throttled.test_client()
+    token = postback_token(Api(client, staff))
+    set_click_id(throttled, make_order("PS_OS_PAYMENT"), CLICK)
+    for number in range(5):  # valid postbacks never use the allowance
+        assert send(client, token, cid=CLICK, amount="0.01", txid=f"OK-{number}").status_code == 200
+    assert [send(client, "wrong", cid=CLICK, amount="1", txid="X").status_code for _ in range(3)] == [401] * 3
+    refused = send(client, token, cid=CLICK, amount="0.01", txid="AFTER")
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "too_many_requests"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61  # at most the minute, rounded up to a whole second
+    stripe_refused = client.post("/api/payments/stripe-webhook", data=b"{}", headers={"Stripe-Signature": "t=1,v1=0"})
+    assert stripe_refused.status_code == 429
+    # Another client is not held back by this one's mistakes.
+    other = client.get(
+        URL,
+        query_string={"token": token, "cid": CLICK, "amount": "0.01", "txid": "OTHER"},
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
+    assert other.status_code == 200
+    assert [p.txid for p in postbacks(throttled)] == [f"OK-{n}" for n in range(5)] + ["OTHER"]
