@@ -23,13 +23,14 @@ from shop.customers import customer_for
 from shop.models import Order, OrderState, Product
 from shop.modules import status_change_outcomes, summarize
 from shop.orders import CartLine, place_order
-from shop.refunds import RefundRefused, issue_credit_slip
+from shop.refunds import RefundRefused, issue_refund
 from shop.serializers import (
     credit_slip_json,
     order_json,
     order_state_json,
     order_summary_json,
     product_json,
+    voucher_json,
 )
 from shop.status import StateAlreadyAssigned, change_state, change_states
 
@@ -147,16 +148,20 @@ def bulk_change_order_status():
 @bp.post("/orders/<int:order_id>/credit-slips")
 @requires("orders")
 def create_credit_slip(order_id: int):
-    """Issue a credit slip (a partial refund) for chosen lines and maybe the shipping; the state stays."""
+    """Refund lines and shipping (partial, standard or return) by credit slip and/or voucher; the state stays."""
     found = _order_or_404(order_id)
-    quantities, refund_shipping = api_input.read_credit_slip(json_body())
+    refund = api_input.read_credit_slip(json_body())
     try:
-        slip = issue_credit_slip(found, quantities, refund_shipping=refund_shipping, employee=_employee())
+        result = issue_refund(found, refund, employee=_employee())
     except RefundRefused as error:
         db.session.rollback()
         raise ApiError(422, "invalid", str(error), {error.field or "lines": str(error)}) from None
     db.session.commit()
-    response = jsonify(credit_slip_json(slip))
+    if result.credit_slip is not None:
+        body = {**credit_slip_json(result.credit_slip), "voucher": voucher_json(result.voucher)}
+    else:
+        body = {"credit_slip": None, "voucher": voucher_json(result.voucher)}
+    response = jsonify(body)
     response.status_code = 201
     response.headers["Location"] = url_for("shop_api.order", order_id=found.id)
     return response

@@ -10,6 +10,7 @@ with an unpaired surrogate or a control character is refused.
 import ipaddress
 import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -20,11 +21,17 @@ from core.apierrors import ApiError
 from core.inputs import MAX_ID, text_problem, whole_number
 from extensions import db
 from shop.models import OrderState, Product
+from shop.refunds import KINDS, LineRefund, Refund
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
 MAX_BULK_ORDERS = 10_000
 MAX_LIST_LIMIT = 500
+MAX_ID = 2**63 - 1
+MAX_AMOUNT = Decimal("1000000000")
+CENT = Decimal("0.01")
+# The refund's choices, with their defaults (PrestaShop's form: a credit slip, no voucher, no restock).
+REFUND_FLAGS = {"credit_slip": True, "voucher": False, "restock": False}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 CUSTOMER_FIELDS = {  # field: (required, max length), as the customer table stores them
     "email": (True, 255),
@@ -284,35 +291,89 @@ def read_bulk_status_change(data: dict) -> tuple[list[int], OrderState]:
     return order_ids, state
 
 
-def read_credit_slip(data: dict) -> tuple[dict[int, int], bool]:
-    """Read ``{lines: [{order_line_id, quantity}], refund_shipping}`` into ({line id: units}, shipping)."""
+def read_money(value, errors: FieldErrors, name: str) -> Decimal | None:
+    """Return a positive amount in cents from a string ("12.30") or a JSON number, or record why not."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        errors.add(name, 'must be an amount, e.g. "12.30"')
+        return None
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        errors.add(name, 'must be an amount, e.g. "12.30"')
+        return None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        errors.add(name, f"must be more than 0 and at most {MAX_AMOUNT}")
+    elif amount != amount.quantize(CENT):
+        errors.add(name, "at most two decimals (cents)")
+    else:
+        return amount.quantize(CENT)
+    return None
+
+
+def read_credit_slip(data: dict) -> Refund:
+    """Read a refund body into a Refund.
+
+    ``{lines: [{order_line_id, quantity, amount?}], refund_shipping?, shipping_amount?, kind?,
+    credit_slip?, voucher?, restock?}``: amounts tax incl (partial refunds only), ``refund_shipping``
+    all the shipping left or ``shipping_amount`` part of it, ``kind`` partial (default) / standard /
+    return, a credit slip by default, a voucher on request.
+    """
     errors = FieldErrors()
-    refuse_unknown_keys(data, {"lines", "refund_shipping"}, errors)
-    refund_shipping = data.get("refund_shipping", False)
-    if not isinstance(refund_shipping, bool):
-        errors.add("refund_shipping", "must be true or false")
-        refund_shipping = False
+    refuse_unknown_keys(data, {"lines", "refund_shipping", "shipping_amount", *REFUND_FLAGS, "kind"}, errors)
+    flags = {}
+    for key, default in {"refund_shipping": False, **REFUND_FLAGS}.items():
+        flags[key] = data.get(key, default)
+        if not isinstance(flags[key], bool):
+            errors.add(key, "must be true or false")
+            flags[key] = default
+    kind = data.get("kind", "partial")
+    if kind not in KINDS:
+        errors.add("kind", f"must be one of {', '.join(KINDS)}")
+    shipping: Decimal | bool = flags["refund_shipping"]
+    if data.get("shipping_amount") is not None:
+        if flags["refund_shipping"]:
+            errors.add("shipping_amount", "give either refund_shipping (all of it) or shipping_amount, not both")
+        shipping = read_money(data["shipping_amount"], errors, "shipping_amount") or Decimal("0.00")
     lines = data.get("lines", [])
-    quantities: dict[int, int] = {}
+    wanted: list[LineRefund] = []
     if not isinstance(lines, list):
-        errors.add("lines", "must be a list of {order_line_id, quantity}")
+        errors.add("lines", "must be a list of {order_line_id, quantity, amount}")
         lines = []
+    elif len(lines) > MAX_LINES:
+        errors.add("lines", f"at most {MAX_LINES} lines")
+        lines = []
+    seen: set[int] = set()
     for index, line in enumerate(lines):
         name = f"lines[{index}]"
         if not isinstance(line, dict):
-            errors.add(name, "must be an object {order_line_id, quantity}")
+            errors.add(name, "must be an object {order_line_id, quantity, amount}")
             continue
-        refuse_unknown_keys(line, {"order_line_id", "quantity"}, errors, f"{name}.")
-        line_id = read_whole_number(line, "order_line_id", errors, f"{name}.order_line_id", lo=1)
+        refuse_unknown_keys(line, {"order_line_id", "quantity", "amount"}, errors, f"{name}.")
+        line_id = read_whole_number(line, "order_line_id", errors, f"{name}.order_line_id", lo=1, hi=MAX_ID)
         quantity = read_whole_number(line, "quantity", errors, f"{name}.quantity", lo=1, hi=MAX_QUANTITY)
-        if line_id in quantities:
+        amount = None
+        if line.get("amount") is not None:
+            amount = read_money(line["amount"], errors, f"{name}.amount")
+            if kind != "partial":
+                errors.add(f"{name}.amount", "amounts are entered only in a partial refund")
+        if line_id in seen:
             errors.add(f"{name}.order_line_id", "line listed twice: give one entry with the total quantity")
         elif line_id is not None and quantity is not None:
-            quantities[line_id] = quantity
-    if not lines and not errors.fields and not refund_shipping:
+            seen.add(line_id)
+            wanted.append(LineRefund(line_id, quantity, amount))
+    if not lines and not errors.fields and not shipping:
         errors.add("lines", "choose at least one product quantity or the shipping to refund")
+    if not flags["credit_slip"] and not flags["voucher"]:
+        errors.add("credit_slip", "choose a credit slip, a voucher or both")
     errors.raise_if_any()
-    return quantities, refund_shipping
+    return Refund(
+        lines=wanted,
+        shipping=shipping,
+        kind=kind,
+        credit_slip=flags["credit_slip"],
+        voucher=flags["voucher"],
+        restock=flags["restock"],
+    )
 
 
 @dataclass

@@ -33,6 +33,8 @@ DEMO_ORDERS = 200
 DEMO_DAYS = 30
 
 # name, logable, invoice, paid, shipped, delivery, send_email, color: custom states merchants add.
+# Units of each demo product in stock before the demo orders take theirs.
+DEMO_STOCK = 500
 CUSTOM_STATES = [
     ("Returned", False, True, False, False, False, True, "#ADD8E6"),
     ("Partially refunded", True, True, True, False, False, True, "#F0AD4E"),
@@ -235,7 +237,13 @@ def _install_custom_states() -> int:
 
 def _add_products() -> list[Product]:
     products = [
-        Product(reference=PRODUCT_PREFIX + suffix, name=name, price_tax_excl=Decimal(price), tax_rate=Decimal(rate))
+        Product(
+            reference=PRODUCT_PREFIX + suffix,
+            name=name,
+            price_tax_excl=Decimal(price),
+            tax_rate=Decimal(rate),
+            quantity=DEMO_STOCK,
+        )
         for suffix, name, price, rate in PRODUCTS
     ]
     db.session.add_all(products)

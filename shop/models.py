@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Index, Numeric, String, Text, UniqueConstraint, false, func, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -41,6 +41,14 @@ class OrderState(db.Model):
     shipped: Mapped[bool] = mapped_column(default=False)
     delivery: Mapped[bool] = mapped_column(default=False)
     send_email: Mapped[bool] = mapped_column(default=False)
+    # PrestaShop's other order_state fields: the payment module that owns the state, hidden from the
+    # customer's order history, protected from deletion, PDFs attached to the status e-mail, its template.
+    module_name: Mapped[str | None] = mapped_column(String(255))
+    hidden: Mapped[bool] = mapped_column(default=False, server_default=false())
+    unremovable: Mapped[bool] = mapped_column(default=False, server_default=false())
+    pdf_invoice: Mapped[bool] = mapped_column(default=False, server_default=false())
+    pdf_delivery: Mapped[bool] = mapped_column(default=False, server_default=false())
+    template: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def is_custom(self) -> bool:
@@ -70,6 +78,8 @@ class Product(db.Model):
     price_tax_excl: Mapped[Decimal] = mapped_column(Money)
     tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("20.00"))
     active: Mapped[bool] = mapped_column(default=True)
+    # Units in stock (PrestaShop's stock_available.quantity): orders take units, restocking gives them back.
+    quantity: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def price_tax_incl(self) -> Decimal:
@@ -103,6 +113,7 @@ class Order(db.Model):
     """An order: totals, current state, and the browser data captured at checkout."""
 
     __tablename__ = "orders"
+    __table_args__ = (Index("ix_orders_invoice_number", "invoice_number", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(9), unique=True)
@@ -116,6 +127,11 @@ class Order(db.Model):
     total_discounts_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total_discounts_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     valid: Mapped[bool] = mapped_column(default=False)
+    # The carrier's tax rate, to split a shipping refund into tax excl/incl (PrestaShop's carrier_tax_rate).
+    carrier_tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("20.00"), server_default="20.00")
+    # Set the first time the order enters a state with invoice=1 (PrestaShop's Order::setInvoice).
+    invoice_number: Mapped[int | None]
+    invoice_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     current_state_id: Mapped[int | None] = mapped_column(ForeignKey("order_state.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -141,6 +157,9 @@ class Order(db.Model):
     history: Mapped[list["OrderHistory"]] = relationship(order_by="OrderHistory.id", cascade="all, delete-orphan")
     credit_slips: Mapped[list["CreditSlip"]] = relationship(
         back_populates="order", order_by="CreditSlip.id", cascade="all, delete-orphan"
+    )
+    vouchers: Mapped[list["Voucher"]] = relationship(
+        back_populates="order", order_by="Voucher.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -191,15 +210,31 @@ class OrderLine(db.Model):
     quantity: Mapped[int]
     unit_price_tax_excl: Mapped[Decimal] = mapped_column(Money)
     unit_price_tax_incl: Mapped[Decimal] = mapped_column(Money)
-    refunded_quantity: Mapped[int] = mapped_column(default=0)
-    returned_quantity: Mapped[int] = mapped_column(default=0)
+    tax_rate: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("20.00"), server_default="20.00")
+    refunded_quantity: Mapped[int] = mapped_column(default=0)  # product_quantity_refunded
+    returned_quantity: Mapped[int] = mapped_column(default=0)  # product_quantity_return
+    restocked_quantity: Mapped[int] = mapped_column(default=0, server_default="0")  # product_quantity_reinjected
+    # Money given back for this line so far, by credit slip or voucher (PrestaShop's total_refunded_tax_*).
+    total_refunded_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    total_refunded_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
 
     @property
     def refundable_quantity(self) -> int:
-        """How many units may still be refunded."""
-        return self.quantity - self.refunded_quantity
+        """How many units may still be refunded or returned."""
+        return self.quantity - self.refunded_quantity - self.returned_quantity
+
+    @property
+    def total_tax_incl(self) -> Decimal:
+        """What the line cost, tax included."""
+        return self.unit_price_tax_incl * self.quantity
+
+    @property
+    def refundable_amount(self) -> Decimal:
+        """What is left of the line to refund, tax included."""
+        return max(self.total_tax_incl - self.total_refunded_tax_incl, Decimal("0.00"))
 
 
 class Payment(db.Model):
@@ -245,6 +280,11 @@ class CreditSlip(db.Model):
     total_products_tax_incl: Mapped[Decimal] = mapped_column(Money)
     total_shipping_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     total_shipping_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # PrestaShop's order_slip.amount (the products refunded, tax incl), shipping_cost_amount (the
+    # shipping refunded, tax incl) and order_slip_type (SLIP_TYPES). The total_* columns stay the truth.
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    shipping_cost_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    slip_type: Mapped[int] = mapped_column(default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="credit_slips")
     employee: Mapped["Employee | None"] = relationship()
@@ -261,6 +301,31 @@ class CreditSlip(db.Model):
     def amount_tax_excl(self) -> Decimal:
         """Products and shipping refunded, tax excluded."""
         return self.total_products_tax_excl + self.total_shipping_tax_excl
+
+
+# PrestaShop's VoucherRefundType, stored as order_slip_type.
+SLIP_TYPE_PRODUCT_PRICES = 0
+SLIP_TYPE_PRODUCT_PRICES_EXCLUDING_VOUCHER = 1
+SLIP_TYPE_SPECIFIC_AMOUNT = 2
+
+
+class Voucher(db.Model):
+    """A voucher given to the customer as a refund (PrestaShop's cart rule from VoucherGenerator)."""
+
+    __tablename__ = "voucher"
+    __table_args__ = (UniqueConstraint("code", name="uq_voucher_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    credit_slip_id: Mapped[int | None] = mapped_column(ForeignKey("credit_slip.id"))
+    amount_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="vouchers")
+    credit_slip: Mapped["CreditSlip | None"] = relationship()
 
 
 class CreditSlipLine(db.Model):

@@ -71,12 +71,16 @@ def place_order(
                 quantity=line.quantity,
                 unit_price_tax_excl=line.product.price_tax_excl,
                 unit_price_tax_incl=line.product.price_tax_incl,
+                tax_rate=line.product.tax_rate,
             )
         )
+        # The order takes its units from stock (PrestaShop sells out of stock when allowed: no refusal).
+        line.product.quantity = (line.product.quantity or 0) - line.quantity
     order.total_products_tax_excl = sum((ln.unit_price_tax_excl * ln.quantity for ln in order.lines), Decimal(0))
     order.total_products_tax_incl = sum((ln.unit_price_tax_incl * ln.quantity for ln in order.lines), Decimal(0))
     order.total_shipping_tax_excl = SHIPPING_TAX_EXCL
     order.total_shipping_tax_incl = money(SHIPPING_TAX_EXCL * (1 + SHIPPING_TAX_RATE / 100))
+    order.carrier_tax_rate = SHIPPING_TAX_RATE
     db.session.add(order)
     db.session.flush()
     change_state(order, state, employee, at=at)

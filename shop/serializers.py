@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from core.dbtypes import money
-from shop.models import CreditSlip, Employee, Order, OrderHistory, OrderLine, OrderState, Product
+from shop.models import CreditSlip, Employee, Order, OrderHistory, OrderLine, OrderState, Product, Voucher
 
 
 def money_str(amount: Decimal) -> str:
@@ -39,6 +39,12 @@ def order_state_json(state: OrderState) -> dict:
         "invoice": state.invoice,
         "send_email": state.send_email,
         "color": state.color,
+        "module_name": state.module_name,
+        "hidden": state.hidden,
+        "unremovable": state.unremovable,
+        "pdf_invoice": state.pdf_invoice,
+        "pdf_delivery": state.pdf_delivery,
+        "template": state.template,
     }
 
 
@@ -65,6 +71,11 @@ def order_line_json(line: OrderLine) -> dict:
         "quantity": line.quantity,
         "refunded_quantity": line.refunded_quantity,
         "returned_quantity": line.returned_quantity,
+        "restocked_quantity": line.restocked_quantity,
+        "tax_rate": f"{Decimal(line.tax_rate):.2f}",
+        "total_refunded_tax_incl": money_str(line.total_refunded_tax_incl),
+        "total_refunded_tax_excl": money_str(line.total_refunded_tax_excl),
+        "refundable_amount": money_str(line.refundable_amount),
         "unit_price_tax_incl": money_str(line.unit_price_tax_incl),
         "unit_price_tax_excl": money_str(line.unit_price_tax_excl),
     }
@@ -93,6 +104,10 @@ def credit_slip_json(slip: CreditSlip) -> dict:
         "total_shipping_tax_incl": money_str(slip.total_shipping_tax_incl),
         "amount_tax_excl": money_str(slip.amount_tax_excl),
         "amount_tax_incl": money_str(slip.amount_tax_incl),
+        # PrestaShop's order_slip fields: products refunded (tax incl), shipping refunded, order_slip_type.
+        "amount": money_str(slip.amount),
+        "shipping_cost_amount": money_str(slip.shipping_cost_amount),
+        "slip_type": slip.slip_type,
         "lines": [
             {
                 "order_line_id": row.order_line_id,
@@ -103,6 +118,21 @@ def credit_slip_json(slip: CreditSlip) -> dict:
             }
             for row in slip.lines
         ],
+    }
+
+
+def voucher_json(voucher: Voucher | None) -> dict | None:
+    """Return a refund voucher (its code is the customer's to use, not a secret of the shop)."""
+    if voucher is None:
+        return None
+    return {
+        "id": voucher.id,
+        "code": voucher.code,
+        "order_id": voucher.order_id,
+        "credit_slip_id": voucher.credit_slip_id,
+        "amount_tax_incl": money_str(voucher.amount_tax_incl),
+        "currency": voucher.currency,
+        "created_at": time_str(voucher.created_at),
     }
 
 
@@ -153,9 +183,13 @@ def order_json(order: Order) -> dict:
         "total_paid_tax_excl": money_str(order.total_paid_tax_excl),
         "amount_paid": money_str(order.amount_paid),
         "refunded_total": money_str(order.refunded_total),
+        "invoice_number": order.invoice_number,
+        "invoice_date": time_str(order.invoice_date),
+        "carrier_tax_rate": f"{Decimal(order.carrier_tax_rate):.2f}",
         "has_browser_data": order.has_browser_data,
         "click_id": order.click_id,
         "lines": [order_line_json(line) for line in order.lines],
         "history": [history_json(entry) for entry in order.history],
         "credit_slips": [credit_slip_json(slip) for slip in order.credit_slips],
+        "vouchers": [voucher_json(voucher) for voucher in order.vouchers],
     }

@@ -21,6 +21,25 @@ DEFAULT_STATES = [
     ("PS_OS_OUTOFSTOCK_UNPAID", "On backorder (not paid)", 0, 0, 0, 0, 0, 1, "#34209E"),
     ("PS_OS_COD_VALIDATION", "Awaiting Cash On Delivery validation", 0, 0, 0, 0, 0, 0, "#34209E"),
 ]
+# key: module_name, hidden, unremovable, pdf_invoice, pdf_delivery, e-mail template
+# (install-dev/data/xml/order_state.xml and langs/en/data/order_state.xml).
+DEFAULT_STATE_FIELDS = {
+    "PS_OS_CHEQUE": ("ps_checkpayment", 0, 1, 0, 0, "cheque"),
+    "PS_OS_PAYMENT": (None, 0, 1, 1, 0, "payment"),
+    "PS_OS_PREPARATION": (None, 0, 1, 0, 0, "preparation"),
+    "PS_OS_SHIPPING": (None, 0, 1, 0, 0, "shipped"),
+    "PS_OS_DELIVERED": (None, 0, 1, 0, 0, None),
+    "PS_OS_CANCELED": (None, 0, 1, 0, 0, "order_canceled"),
+    "PS_OS_REFUND": (None, 0, 1, 0, 0, "refund"),
+    "PS_OS_ERROR": (None, 0, 1, 0, 0, "payment_error"),
+    "PS_OS_OUTOFSTOCK_PAID": (None, 0, 1, 0, 0, "outofstock"),
+    "PS_OS_BANKWIRE": ("ps_wirepayment", 0, 1, 0, 0, "bankwire"),
+    "PS_OS_WS_PAYMENT": (None, 0, 1, 0, 0, "payment"),
+    "PS_OS_OUTOFSTOCK_UNPAID": (None, 0, 1, 0, 0, "outofstock"),
+    "PS_OS_COD_VALIDATION": ("ps_cashondelivery", 0, 1, 0, 0, "cashondelivery"),
+}
+# The states whose entry confirms a payment (PrestaShop's actionPaymentConfirmation).
+PAYMENT_CONFIRMATION_KEYS = ("PS_OS_PAYMENT", "PS_OS_WS_PAYMENT")
 
 
 def install_default_states() -> int:
@@ -30,6 +49,7 @@ def install_default_states() -> int:
     for key, name, logable, invoice, paid, shipped, delivery, send_email, color in DEFAULT_STATES:
         if key in present:
             continue
+        module_name, hidden, unremovable, pdf_invoice, pdf_delivery, template = DEFAULT_STATE_FIELDS[key]
         db.session.add(
             OrderState(
                 key=key,
@@ -41,6 +61,12 @@ def install_default_states() -> int:
                 delivery=bool(delivery),
                 send_email=bool(send_email),
                 color=color,
+                module_name=module_name,
+                hidden=bool(hidden),
+                unremovable=bool(unremovable),
+                pdf_invoice=bool(pdf_invoice),
+                pdf_delivery=bool(pdf_delivery),
+                template=template,
             )
         )
         added += 1

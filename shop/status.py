@@ -4,13 +4,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.dbtypes import utcnow
 from extensions import db
 from shop.models import Employee, Order, OrderHistory, OrderState, Payment
-from shop.signals import order_status_changed, order_status_update
+from shop.signals import order_status_changed, order_status_update, payment_confirmed
+from shop.states import PAYMENT_CONFIRMATION_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ def change_state(
     """Move order to new_state; the caller commits, so receivers' rows share the transaction.
 
     Effects, in order: hold the order against concurrent changes; refuse an unchanged state;
-    ``order-status-update`` (old state still set); state, ``valid`` and the payment of what is unpaid;
+    ``payment-confirmed`` (into Payment accepted or Remote payment accepted); ``order-status-update``
+    (old state still set); state and ``valid``; the invoice number the first time a state has
+    invoice=1; the payment of what is unpaid;
     ``order-status-changed``; the history row; the status e-mail.
     """
     _hold(order)
@@ -38,11 +41,15 @@ def change_state(
     if old_state is not None and old_state.id == new_state.id:
         raise StateAlreadyAssigned(order, new_state)
     at = at or utcnow()
+    if new_state.key in PAYMENT_CONFIRMATION_KEYS:
+        payment_confirmed.send(order, new_state=new_state, employee=employee, at=at)
     order_status_update.send(order, new_state=new_state, employee=employee, at=at)
 
     order.current_state = new_state
     order.valid = new_state.logable
     order.updated_at = at
+    if new_state.invoice and order.invoice_number is None:
+        set_invoice(order, at)
     if new_state.paid:
         _record_payment_of_unpaid(order, at)
     db.session.flush()
@@ -99,6 +106,14 @@ def was_paid_before(order: Order, at: datetime | None = None) -> bool:
     if any(entry.state.paid for entry in order.history):
         return True
     return any(payment.at < at for payment in order.payments) if at else bool(order.payments)
+
+
+def set_invoice(order: Order, at: datetime) -> None:
+    """Give the order the next invoice number (PrestaShop's Order::setInvoice, numbers from 1)."""
+    # Lock-free: the unique index refuses a number taken by a concurrent change, which then rolls back.
+    last = db.session.scalar(select(func.max(Order.invoice_number)))
+    order.invoice_number = (last or 0) + 1
+    order.invoice_date = at
 
 
 def _record_payment_of_unpaid(order: Order, at: datetime) -> None:

@@ -84,7 +84,18 @@ def test_order_states(api):
         "invoice": True,
         "send_email": True,
         "color": "#01B887",
+        # PrestaShop's order_state.xml: every default is unremovable, Refunded mails the "refund" template.
+        "module_name": None,
+        "hidden": False,
+        "unremovable": True,
+        "pdf_invoice": False,
+        "pdf_delivery": False,
+        "template": "refund",
     }
+    by_key = {s["key"]: s for s in states}
+    assert by_key["PS_OS_BANKWIRE"]["module_name"] == "ps_wirepayment"
+    assert by_key["PS_OS_PAYMENT"]["pdf_invoice"] is True and by_key["PS_OS_PAYMENT"]["template"] == "payment"
+    assert by_key["PS_OS_DELIVERED"]["template"] is None
 
 
 def test_products(api, shop_data):
@@ -603,7 +614,26 @@ INVALID_CREDIT_SLIP_BODIES = [
     ({"lines": [{"order_line_id": "MUG-01", "quantity": -1}]}, "lines[0].quantity"),
     ({"lines": [{"order_line_id": "MUG-01", "quantity": 1.0}]}, "lines[0].quantity"),
     ({"lines": [{"order_line_id": "MUG-01"}]}, "lines[0].quantity"),
-    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "5"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "five"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "5.001"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": -5}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "0"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": True}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "NaN"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "Infinity"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": str(2**63)}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "1e999999"}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": ["5"]}]}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "discount": "5"}]}, "lines[0].discount"),
+    ({"lines": [{"order_line_id": 2**63, "quantity": 1}]}, "lines[0].order_line_id"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1, "amount": "5"}], "kind": "standard"}, "lines[0].amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1}], "kind": "everything"}, "kind"),
+    ({"shipping_amount": "2.\ud800"}, "shipping_amount"),
+    ({"shipping_amount": "-1"}, "shipping_amount"),
+    ({"shipping_amount": "1.00", "refund_shipping": True}, "shipping_amount"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1}], "credit_slip": False}, "credit_slip"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1}], "voucher": "yes"}, "voucher"),
+    ({"lines": [{"order_line_id": "MUG-01", "quantity": 1}], "restock": 1}, "restock"),
     (
         {"lines": [{"order_line_id": "MUG-01", "quantity": 1}, {"order_line_id": "MUG-01", "quantity": 1}]},
         "lines[1].order_line_id",

@@ -357,7 +357,7 @@ def test_read_only_roles_see_no_forms_and_get_403(app, client, auth, make_order,
     assert 'name="order_ids"' not in listing and "Change order status" not in listing
     assert "row-status-" not in listing
     page = page_text(client.get(f"/admin/orders/{order_id}"))
-    assert "Update status" not in page and "Issue credit slip" not in page and 'name="state_id"' not in page
+    assert "Update status" not in page and "Issue refund" not in page and 'name="state_id"' not in page
     canceled = state_id(app, "PS_OS_CANCELED")
     forced = [
         client.post(f"/admin/orders/{order_id}/status", data={"state_id": canceled}),
@@ -377,7 +377,7 @@ def test_admin_sees_the_forms(app, client, auth, make_order):
     listing = page_text(client.get("/admin/orders"))
     assert 'name="order_ids"' in listing and "Change order status" in listing
     page = page_text(client.get(f"/admin/orders/{order_id}"))
-    assert "Update status" in page and "Issue credit slip" in page
+    assert "Update status" in page and "Issue refund" in page
 
 
 def test_every_field_has_a_label_and_every_button_a_name(app, client, auth, make_order):

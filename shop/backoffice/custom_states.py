@@ -8,12 +8,12 @@ color may change. The caller commits.
 from extensions import db
 from shop.models import OrderState
 
-FLAGS = ("logable", "invoice", "paid", "shipped", "delivery", "send_email")
+FLAGS = ("logable", "invoice", "paid", "shipped", "delivery", "send_email", "hidden", "pdf_invoice", "pdf_delivery")
 
 
-def create_order_state(name: str, color: str, flags: dict[str, bool]) -> OrderState:
-    """Add a custom order state."""
-    state = OrderState(key=None, name=name.strip(), color=color.upper())
+def create_order_state(name: str, color: str, flags: dict[str, bool], template: str | None = None) -> OrderState:
+    """Add a custom order state (removable, owned by no module)."""
+    state = OrderState(key=None, name=name.strip(), color=color.upper(), template=(template or "").strip() or None)
     for flag in FLAGS:
         setattr(state, flag, bool(flags.get(flag)))
     db.session.add(state)
@@ -21,11 +21,14 @@ def create_order_state(name: str, color: str, flags: dict[str, bool]) -> OrderSt
     return state
 
 
-def update_order_state(state: OrderState, name: str, color: str, flags: dict[str, bool]) -> OrderState:
-    """Rename and recolor a state; change its flags only when it is a custom state."""
+def update_order_state(
+    state: OrderState, name: str, color: str, flags: dict[str, bool], template: str | None = None
+) -> OrderState:
+    """Rename and recolor a state; change its flags and e-mail template only when it is a custom state."""
     state.name = name.strip()
     state.color = color.upper()
     if state.is_custom:
+        state.template = (template or "").strip() or None
         for flag in FLAGS:
             setattr(state, flag, bool(flags.get(flag)))
     db.session.flush()

@@ -1,6 +1,7 @@
 """Back-office forms: order filters, status changes, partial refunds, order states, employees."""
 
 import re
+from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
@@ -8,6 +9,7 @@ from wtforms import (
     BooleanField,
     ColorField,
     DateField,
+    DecimalField,
     EmailField,
     Field,
     HiddenField,
@@ -17,19 +19,32 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import HiddenInput
 
 from core.inputs import DateInRange
 from extensions import db
 from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
-from shop.refunds import shipping_refundable
+from shop.refunds import LineRefund, Refund, shipping_refundable
 
 PER_PAGE_CHOICES = (20, 50, 100, 200)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 COLOR_PATTERN = re.compile(r"^#[0-9A-Fa-f]{6}$")
-STATE_FLAGS = ("logable", "invoice", "paid", "shipped", "delivery", "send_email")
+STATE_FLAGS = (
+    *("logable", "invoice", "paid", "shipped", "delivery", "send_email"),
+    *("hidden", "pdf_invoice", "pdf_delivery"),
+)
+TEMPLATE_PATTERN = re.compile(r"^[a-z0-9_]*$")
 
 
 def state_choices(exclude_id: int | None = None) -> list[tuple[int, str]]:
@@ -130,24 +145,90 @@ class BulkConfirmForm(FlaskForm):
             raise ValidationError("This order state no longer exists.")
 
 
-class RefundForm(FlaskForm):
-    """A partial refund: a quantity per line (fields ``line_<id>``) and the shipping."""
+def _an_amount_in_cents(form, field):
+    """Refuse NaN, infinities and fractions of a cent before any comparison (NaN cannot be compared)."""
+    if field.data is not None and (not field.data.is_finite() or field.data != field.data.quantize(Decimal("0.01"))):
+        field.errors[:] = []
+        raise StopValidation("Enter an amount in cents, e.g. 12.30.")
 
-    refund_shipping = BooleanField("Refund shipping")
-    issue_credit_slip = SubmitField("Issue credit slip")
+
+REFUND_KIND_CHOICES = [
+    ("partial", "Partial refund (amounts you choose)"),
+    ("standard", "Standard refund (before delivery)"),
+    ("return", "Return products (after delivery)"),
+]
+REFUND_WITH_CHOICES = [
+    ("credit_slip", "A credit slip"),
+    ("voucher", "A voucher"),
+    ("both", "A credit slip and a voucher"),
+]
+
+
+class RefundForm(FlaskForm):
+    """A refund as PrestaShop's order page takes it: per line a quantity (``line_<id>``) and an amount
+    (``amount_<id>``, tax incl), the shipping, the kind, credit slip and/or voucher, restock."""
+
+    kind = SelectField("Kind of refund", default="partial")
+    refund_shipping = BooleanField("Refund all the shipping left")
+    shipping_amount = DecimalField(
+        "Shipping to refund (tax incl.)",
+        places=2,
+        validators=[
+            Optional(),
+            _an_amount_in_cents,
+            NumberRange(min=Decimal("0.01"), message="Enter an amount above 0."),
+        ],
+    )
+    refund_with = SelectField("Refund with", default="credit_slip")
+    restock = BooleanField("Put the refunded units back in stock")
+    issue_refund = SubmitField("Issue refund")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = list(REFUND_KIND_CHOICES)
+        self.refund_with.choices = list(REFUND_WITH_CHOICES)
 
     def line_fields(self, order: Order):
-        """Yield (order line, its quantity field)."""
+        """Yield (order line, its quantity field, its amount field)."""
         for line in order.lines:
-            yield line, self[f"line_{line.id}"]
+            yield line, self[f"line_{line.id}"], self[f"amount_{line.id}"]
 
-    def quantities(self, order: Order) -> dict[int, int]:
-        """Return {order line id: quantity} for the lines with a quantity."""
-        return {line.id: field.data for line, field in self.line_fields(order) if field.data}
+    def validate_shipping_amount(self, field):
+        if field.data is not None and self.refund_shipping.data:
+            raise ValidationError("Either tick “all the shipping” or enter an amount, not both.")
+
+    def refund(self, order: Order) -> Refund:
+        """Return the Refund asked for (call after validate())."""
+        lines = [
+            LineRefund(line.id, qty.data, amount.data if self.kind.data == "partial" else None)
+            for line, qty, amount in self.line_fields(order)
+            if qty.data
+        ]
+        shipping = (
+            self.shipping_amount.data if self.shipping_amount.data is not None else bool(self.refund_shipping.data)
+        )
+        return Refund(
+            lines=lines,
+            shipping=shipping,
+            kind=self.kind.data,
+            credit_slip=self.refund_with.data in ("credit_slip", "both"),
+            voucher=self.refund_with.data in ("voucher", "both"),
+            restock=bool(self.restock.data),
+        )
+
+
+def _amount_needs_quantity(line_id: int):
+    def check(form, field):
+        if field.data is not None and not form[f"line_{line_id}"].data:
+            raise ValidationError("Enter the quantity this amount refunds.")
+        if field.data is not None and form.kind.data != "partial":
+            raise ValidationError("Amounts are entered only in a partial refund.")
+
+    return check
 
 
 def refund_form_for(order: Order, **kwargs) -> RefundForm:
-    """Build the refund form of an order: one quantity field per line, 0 to what is refundable."""
+    """Build the refund form of an order: per line a quantity (0 to what is left) and an amount."""
 
     class OrderRefundForm(RefundForm):
         pass
@@ -166,9 +247,29 @@ def refund_form_for(order: Order, **kwargs) -> RefundForm:
                 ],
             ),
         )
+        amount_left = line.refundable_amount
+        setattr(
+            OrderRefundForm,
+            f"amount_{line.id}",
+            DecimalField(
+                f"Amount of {line.product_name} to refund (tax incl.)",
+                places=2,
+                validators=[
+                    Optional(),
+                    _an_amount_in_cents,
+                    NumberRange(
+                        Decimal("0.01"),
+                        amount_left,
+                        message=f"Enter an amount from 0.01 to {amount_left:.2f} (what is left of the line).",
+                    ),
+                    _amount_needs_quantity(line.id),
+                ],
+            ),
+        )
     form = OrderRefundForm(**kwargs)
     if not shipping_refundable(order):
         form.refund_shipping.render_kw = {"disabled": True}
+        form.shipping_amount.render_kw = {"disabled": True}
     return form
 
 
@@ -198,21 +299,31 @@ class OrderStateForm(FlaskForm):
     shipped = BooleanField("Set the order as shipped (shipped)")
     delivery = BooleanField("Show delivery PDF (delivery)")
     send_email = BooleanField("Send an e-mail to the customer (send_email)")
+    hidden = BooleanField("Hide this status in the customer's order history (hidden)")
+    pdf_invoice = BooleanField("Attach the invoice PDF to the e-mail (pdf_invoice)")
+    pdf_delivery = BooleanField("Attach the delivery slip PDF to the e-mail (pdf_delivery)")
+    template = StringField(
+        "E-mail template (template)", validators=[Optional(), Length(max=64, message="At most 64 characters.")]
+    )
     save = SubmitField("Save")
 
     def __init__(self, *args, state: OrderState | None = None, **kwargs):
         super().__init__(*args, obj=state, **kwargs)
         self.state = state
         if state is not None and not state.is_custom:
-            for flag in STATE_FLAGS:
+            for flag in (*STATE_FLAGS, "template"):
                 self[flag].render_kw = {"disabled": True}
+
+    def validate_template(self, field):
+        if field.data and not TEMPLATE_PATTERN.match(field.data.strip()):
+            raise ValidationError("Use lowercase letters, digits and _ (a mail template name such as refund).")
 
     def validate_color(self, field):
         if not COLOR_PATTERN.match(field.data or ""):
             raise ValidationError("Use the form #RRGGBB, e.g. #34209E.")
 
     def flags(self) -> dict[str, bool]:
-        """Return the six flags as submitted."""
+        """Return the flags as submitted."""
         return {flag: bool(self[flag].data) for flag in STATE_FLAGS}
 
 

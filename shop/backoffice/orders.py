@@ -33,7 +33,7 @@ from shop.backoffice.order_search import (
 )
 from shop.models import Order, OrderState
 from shop.modules import installed_modules, status_change_outcomes, summarize
-from shop.refunds import RefundRefused, issue_credit_slip, shipping_refundable
+from shop.refunds import KINDS, RefundRefused, RefundResult, issue_refund, refund_refusal, shipping_left
 from shop.status import StateAlreadyAssigned, change_state, change_states
 
 log = logging.getLogger(__name__)
@@ -136,29 +136,36 @@ def change_order_status(order_id: int):
 @bp.post("/orders/<int:order_id>/credit-slips")
 @requires("orders")
 def refund_order(order_id: int):
-    """Issue a credit slip for some lines and maybe the shipping (a partial refund; no status change)."""
+    """Refund lines and shipping by credit slip and/or voucher (partial, standard, return; no status change)."""
     order = _order_or_404(order_id)
     form = refund_form_for(order)
     if form.validate():
         try:
-            slip = issue_credit_slip(
-                order, form.quantities(order), bool(form.refund_shipping.data), current_user._get_current_object()
-            )
+            result = issue_refund(order, form.refund(order), current_user._get_current_object())
         except RefundRefused as refusal:
             db.session.rollback()
-            if refusal.field == "refund_shipping":
-                form.refund_shipping.errors.append(str(refusal))
-            else:
-                form.form_errors.append(str(refusal))
+            field = {"refund_shipping": form.refund_shipping, "shipping_amount": form.shipping_amount}.get(
+                refusal.field or ""
+            )
+            (field.errors if field is not None else form.form_errors).append(str(refusal))
         else:
             db.session.commit()
-            flash(
-                f"Credit slip #{slip.id} issued: {slip.amount_tax_incl:.2f} {order.currency} refunded "
-                "(the order's status is unchanged).",
-                "success",
-            )
+            flash(_refund_message(order, result), "success")
             return redirect(url_for("backoffice.order", order_id=order.id, _anchor="credit-slips"))
     return _render_order(order, refund_form=form), 422
+
+
+def _refund_message(order: Order, result: RefundResult) -> str:
+    """Say what the refund produced."""
+    made = []
+    if result.credit_slip is not None:
+        made.append(f"Credit slip #{result.credit_slip.id} issued")
+    if result.voucher is not None:
+        made.append(f"voucher {result.voucher.code} created")
+    return (
+        f"{', '.join(made).capitalize() if not result.credit_slip else ', '.join(made)}: "
+        f"{result.amount_tax_incl:.2f} {order.currency} refunded (the order's status is unchanged)."
+    )
 
 
 @bp.post("/orders/bulk-status")
@@ -254,7 +261,8 @@ def _render_order(order: Order, refund_form=None):
         states=_all_states(),
         history=sorted(order.history, key=lambda entry: (entry.at, entry.id), reverse=True),
         refund_form=refund_form or refund_form_for(order, formdata=None),
-        shipping_refundable=shipping_refundable(order),
+        shipping_left=shipping_left(order)[0],
+        refund_offers={kind: refund_refusal(order, kind) for kind in KINDS},
         panels=_module_panels(order),
     )
 

@@ -28,7 +28,7 @@ def new_order_state():
     """Create a custom order state."""
     form = OrderStateForm()
     if form.validate_on_submit():
-        state = create_order_state(form.name.data, form.color.data, form.flags())
+        state = create_order_state(form.name.data, form.color.data, form.flags(), form.template.data)
         db.session.commit()
         flash(f"Order state “{state.name}” created.", "success")
         return redirect(url_for("backoffice.order_states"))
@@ -44,7 +44,7 @@ def edit_order_state(state_id: int):
         abort(404)
     form = OrderStateForm(state=state)
     if form.validate_on_submit():
-        update_order_state(state, form.name.data, form.color.data, form.flags())
+        update_order_state(state, form.name.data, form.color.data, form.flags(), form.template.data)
         db.session.commit()
         flash(f"Order state “{state.name}” saved.", "success")
         return redirect(url_for("backoffice.order_states"))

@@ -49,7 +49,7 @@ def test_admin_refunds_one_line_then_partially_refunded_reports_the_slip_and_ref
 
     # One unit of one line, without the shipping.
     page.get_by_label(f"Quantity of {order['product']} to refund").fill("1")
-    page.get_by_role("button", name="Issue credit slip").click()
+    page.get_by_role("button", name="Issue refund").click()
 
     with site.app.app_context():
         slip = db.session.scalar(select(CreditSlip).where(CreditSlip.order_id == order["id"]))
