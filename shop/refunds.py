@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from core.dbtypes import money, utcnow
 from extensions import db
 from shop.models import (
@@ -135,10 +137,12 @@ def _plan_line(line: OrderLine, wanted: LineRefund, kind: str) -> _LinePlan:
         raise RefundRefused(f"amounts are entered only in a partial refund ({name})", "lines")
     else:
         amount = wanted.amount
-        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0 or amount != money(amount):
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount <= 0:
             raise RefundRefused(f"the amount for {name} must be positive, in cents", "lines")
         if amount > left:
             raise RefundRefused(f"at most {left:.2f} is left to refund on {name}", "lines")
+        if amount != money(amount):
+            raise RefundRefused(f"the amount for {name} must be positive, in cents", "lines")
     if amount == left:
         # The rest of the line: its tax-excluded rest, so a line refunded in parts adds up exactly.
         excl = line.unit_price_tax_excl * line.quantity - line.total_refunded_tax_excl
@@ -158,6 +162,7 @@ def issue_refund(
     is not the order's or asks for more than is left, the shipping is more than is left, neither a
     credit slip nor a voucher is chosen, or there is nothing to refund.
     """
+    _lock_for_refund(order)
     refusal = refund_refusal(order, refund.kind)
     if refusal:
         raise RefundRefused(refusal, "kind")
@@ -234,6 +239,19 @@ def issue_refund(
     return RefundResult(slip, voucher, products_incl + shipping_incl)
 
 
+def _lock_for_refund(order: Order) -> None:
+    """Take the order's row lock, then read its lines and slips afresh (PostgreSQL: FOR UPDATE).
+
+    Two refunds of one order at once then run one after the other, so the second sees what the first
+    refunded and cannot refund the same units or shipping again.
+    """
+    db.session.flush()
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    for line in order.lines:
+        db.session.expire(line)
+    db.session.expire(order, ["lines", "credit_slips", "vouchers"])
+
+
 def _plan_shipping(order: Order, shipping: Decimal | bool) -> tuple[Decimal, Decimal]:
     """Return the shipping to refund (tax incl, tax excl); True means all that is left."""
     left_incl, left_excl = shipping_left(order)
@@ -243,12 +261,14 @@ def _plan_shipping(order: Order, shipping: Decimal | bool) -> tuple[Decimal, Dec
         return left_incl, left_excl
     if not shipping:
         return ZERO, ZERO
-    if not isinstance(shipping, Decimal) or not shipping.is_finite() or shipping < 0 or shipping != money(shipping):
+    if not isinstance(shipping, Decimal) or not shipping.is_finite() or shipping < 0:
         raise RefundRefused("the shipping to refund must be a positive amount, in cents", "shipping_amount")
     if shipping > left_incl:
         if not left_incl:
             raise RefundRefused("the shipping has already been refunded", "shipping_amount")
         raise RefundRefused(f"at most {left_incl:.2f} of shipping is left to refund", "shipping_amount")
+    if shipping != money(shipping):
+        raise RefundRefused("the shipping to refund must be a positive amount, in cents", "shipping_amount")
     if shipping == left_incl:
         return left_incl, left_excl
     return shipping, _tax_excl(shipping, order.carrier_tax_rate)

@@ -603,6 +603,71 @@ def test_credit_slip_line_of_another_order_is_422(api, delivered, make_order):
     assert "not a line of order" in error["fields"]["lines"]
 
 
+def test_a_partial_refund_with_amounts_part_of_the_shipping_and_a_voucher(app, api, delivered):
+    body = {
+        "lines": [
+            {"order_line_id": delivered["lines"]["TSHIRT-01"], "quantity": 2, "amount": "30.00"},
+            {"order_line_id": delivered["lines"]["MUG-01"], "quantity": 1, "amount": 5},
+        ],
+        "shipping_amount": "4.20",
+        "voucher": True,
+        "restock": True,
+    }
+    response = api.post(f"/api/orders/{delivered['id']}/credit-slips", body, role="admin")
+    assert response.status_code == 201, response.json
+    slip = response.json
+    # 30.00 / 1.20 = 25.00; 5.00 / 1.20 = 4.17; 4.20 / 1.20 = 3.50
+    assert (slip["total_products_tax_incl"], slip["total_products_tax_excl"]) == ("35.00", "29.17")
+    assert (slip["total_shipping_tax_incl"], slip["total_shipping_tax_excl"]) == ("4.20", "3.50")
+    assert (slip["amount"], slip["shipping_cost_amount"], slip["slip_type"]) == ("35.00", "4.20", 2)
+    assert slip["voucher"]["amount_tax_incl"] == "39.20" and slip["voucher"]["credit_slip_id"] == slip["id"]
+    order = api.get(f"/api/orders/{delivered['id']}").json
+    tshirt = next(line for line in order["lines"] if line["product_reference"] == "TSHIRT-01")
+    assert (tshirt["refunded_quantity"], tshirt["restocked_quantity"], tshirt["refundable_amount"]) == (2, 2, "17.76")
+    assert order["refunded_total"] == "39.20" and order["vouchers"][0]["code"] == slip["voucher"]["code"]
+    assert order["invoice_number"] == 1, "Delivered has invoice=1"
+
+
+def test_a_voucher_only_refund_answers_without_a_slip(api, delivered):
+    body = {
+        "lines": [{"order_line_id": delivered["lines"]["MUG-01"], "quantity": 1}],
+        "credit_slip": False,
+        "voucher": True,
+    }
+    response = api.post(f"/api/orders/{delivered['id']}/credit-slips", body)
+    assert response.status_code == 201, response.json
+    assert response.json["credit_slip"] is None and response.json["voucher"]["amount_tax_incl"] == "11.40"
+    assert api.get(f"/api/orders/{delivered['id']}").json["credit_slips"] == []
+
+
+def test_returned_products_through_the_api(api, delivered):
+    body = {"lines": [{"order_line_id": delivered["lines"]["MUG-01"], "quantity": 1}], "kind": "return"}
+    assert api.post(f"/api/orders/{delivered['id']}/credit-slips", body).status_code == 201
+    mug = next(line for line in api.get(f"/api/orders/{delivered['id']}").json["lines"] if line["quantity"] == 1)
+    assert (mug["returned_quantity"], mug["refunded_quantity"]) == (1, 0)
+    body["kind"] = "standard"
+    error = assert_error(api.post(f"/api/orders/{delivered['id']}/credit-slips", body), 422, "invalid")
+    assert "only offered before delivery" in error["fields"]["kind"]
+
+
+def test_a_partial_refund_of_an_unpaid_order_is_422(app, api, make_order):
+    order_id = make_order("PS_OS_BANKWIRE", quantities=(1, 0, 0))
+    line_id = api.get(f"/api/orders/{order_id}").json["lines"][0]["id"]
+    body = {"lines": [{"order_line_id": line_id, "quantity": 1}]}
+    error = assert_error(api.post(f"/api/orders/{order_id}/credit-slips", body), 422, "invalid")
+    assert "needs a paid order" in error["fields"]["kind"]
+    assert count(app, CreditSlip) == 0
+
+
+def test_an_amount_over_what_is_left_of_the_line_is_422(app, api, delivered):
+    body = {"lines": [{"order_line_id": delivered["lines"]["MUG-01"], "quantity": 1, "amount": "11.41"}]}
+    error = assert_error(api.post(f"/api/orders/{delivered['id']}/credit-slips", body), 422, "invalid")
+    assert "at most 11.40 is left to refund on Mug" in error["fields"]["lines"]
+    error = assert_error(api.post(f"/api/orders/{delivered['id']}/credit-slips", {"shipping_amount": "8.41"}), 422)
+    assert "at most 8.40 of shipping" in error["fields"]["shipping_amount"]
+    assert count(app, CreditSlip) == 0
+
+
 INVALID_CREDIT_SLIP_BODIES = [
     ({}, "lines"),
     ({"lines": []}, "lines"),

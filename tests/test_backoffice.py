@@ -344,6 +344,81 @@ def test_negative_or_non_numeric_quantities_are_refused(app, client, auth, make_
         assert db.session.scalar(select(func.count()).select_from(CreditSlip)) == 0
 
 
+def test_a_partial_refund_form_takes_amounts_part_of_the_shipping_and_a_voucher(app, client, auth, make_order):
+    order_id = make_order("PS_OS_PAYMENT", quantities=(2, 1, 0))
+    tshirt, mug = line_ids(app, order_id)
+    auth.login("admin")
+    page = page_text(client.get(f"/admin/orders/{order_id}"))
+    assert f'for="amount_{tshirt}"' in page and 'id="shipping_amount"' in page and "Up to 47.76 EUR left" in page
+    response = client.post(
+        f"/admin/orders/{order_id}/credit-slips",
+        data={
+            f"line_{tshirt}": "1",
+            f"amount_{tshirt}": "12.00",
+            f"line_{mug}": "1",
+            "shipping_amount": "2.40",
+            "kind": "partial",
+            "refund_with": "both",
+        },
+        follow_redirects=True,
+    )
+    html = page_text(response)
+    assert response.status_code == 200, html
+    assert "Credit slip #" in html and "voucher V" in html and "25.80 EUR refunded" in html  # 12.00 + 11.40 + 2.40
+    assert 'id="vouchers"' in html
+    with app.app_context():
+        slip = db.session.scalar(select(CreditSlip))
+        # 12.00 / 1.20 = 10.00; the mug at its price 9.50; 2.40 / 1.20 = 2.00
+        assert (slip.total_products_tax_incl, slip.total_products_tax_excl) == (Decimal("23.40"), Decimal("19.50"))
+        assert (slip.total_shipping_tax_incl, slip.total_shipping_tax_excl) == (Decimal("2.40"), Decimal("2.00"))
+        assert (slip.amount, slip.shipping_cost_amount, slip.slip_type) == (Decimal("23.40"), Decimal("2.40"), 2)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"amount": "12.00"}, "Enter the quantity this amount refunds."),
+        ({"line": "1", "amount": "47.77"}, "Enter an amount from 0.01 to 47.76"),
+        ({"line": "1", "amount": "NaN"}, "Enter an amount in cents"),
+        ({"line": "1", "amount": "1e9999"}, "Enter an amount in cents, at most 1000000000."),
+        ({"line": "1", "amount": "-1e-9999"}, "Enter an amount in cents, e.g. 12.30."),
+        ({"line": "1", "amount": "1.005"}, "Enter an amount in cents"),
+        ({"line": "1", "amount": "x"}, "Not a valid decimal value"),
+        ({"line": "1", "amount": "5.00", "kind": "standard"}, "Amounts are entered only in a partial refund."),
+        ({"shipping_amount": "8.41"}, "at most 8.40 of shipping is left to refund"),
+        ({"shipping_amount": "1.00", "refund_shipping": "y"}, "Either tick"),
+        ({"line": "1", "refund_with": "nothing"}, "Not a valid choice"),
+        ({"line": "1", "kind": "return"}, "products can be returned once the order has been delivered"),
+    ],
+)
+def test_bad_refund_forms_are_refused_and_change_nothing(app, client, auth, make_order, data, message):
+    order_id = make_order("PS_OS_PAYMENT", quantities=(2, 1, 0))
+    tshirt, _ = line_ids(app, order_id)
+    auth.login("admin")
+    form = {key: value for key, value in data.items() if key not in ("line", "amount")}
+    if "line" in data:
+        form[f"line_{tshirt}"] = data["line"]
+    if "amount" in data:
+        form[f"amount_{tshirt}"] = data["amount"]
+    response = client.post(f"/admin/orders/{order_id}/credit-slips", data=form)
+    assert response.status_code == 422
+    assert message in page_text(response)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CreditSlip)) == 0
+        assert [line.refunded_quantity for line in db.session.get(Order, order_id).lines] == [0, 0]
+
+
+def test_the_order_page_shows_the_invoice_and_what_refunds_are_offered(app, client, auth, make_order):
+    paid, unpaid = make_order("PS_OS_PAYMENT"), make_order("PS_OS_BANKWIRE")
+    auth.login("admin")
+    html = page_text(client.get(f"/admin/orders/{paid}"))
+    assert "#IN000001" in html
+    assert re.search(r'data-refund-kind="partial">partial <span class="text-success">\(yes\)', html)
+    assert "a standard refund needs an invoice" not in html
+    html = page_text(client.get(f"/admin/orders/{unpaid}"))
+    assert "none yet" in html and "a partial refund needs a paid order" in html
+
+
 # --- roles ------------------------------------------------------------------------------------
 
 

@@ -26,6 +26,38 @@ EXPECTED = {
 }
 
 
+# PrestaShop's install-dev/data/xml/order_state.xml and langs/en/data/order_state.xml, written out:
+# key: (module_name, hidden, unremovable, pdf_invoice, pdf_delivery, template)
+EXPECTED_MORE = {
+    "PS_OS_CHEQUE": ("ps_checkpayment", 0, 1, 0, 0, "cheque"),
+    "PS_OS_PAYMENT": (None, 0, 1, 1, 0, "payment"),
+    "PS_OS_PREPARATION": (None, 0, 1, 0, 0, "preparation"),
+    "PS_OS_SHIPPING": (None, 0, 1, 0, 0, "shipped"),
+    "PS_OS_DELIVERED": (None, 0, 1, 0, 0, None),
+    "PS_OS_CANCELED": (None, 0, 1, 0, 0, "order_canceled"),
+    "PS_OS_REFUND": (None, 0, 1, 0, 0, "refund"),
+    "PS_OS_ERROR": (None, 0, 1, 0, 0, "payment_error"),
+    "PS_OS_OUTOFSTOCK_PAID": (None, 0, 1, 0, 0, "outofstock"),
+    "PS_OS_BANKWIRE": ("ps_wirepayment", 0, 1, 0, 0, "bankwire"),
+    "PS_OS_WS_PAYMENT": (None, 0, 1, 0, 0, "payment"),
+    "PS_OS_OUTOFSTOCK_UNPAID": (None, 0, 1, 0, 0, "outofstock"),
+    "PS_OS_COD_VALIDATION": ("ps_cashondelivery", 0, 1, 0, 0, "cashondelivery"),
+}
+
+
+@pytest.mark.parametrize("key", EXPECTED_MORE)
+def test_default_state_prestashop_fields(app_ctx, key):
+    module_name, hidden, unremovable, pdf_invoice, pdf_delivery, template = EXPECTED_MORE[key]
+    state = OrderState.by_key(key)
+    assert (state.module_name, state.template) == (module_name, template)
+    assert (state.hidden, state.unremovable, state.pdf_invoice, state.pdf_delivery) == (
+        bool(hidden),
+        bool(unremovable),
+        bool(pdf_invoice),
+        bool(pdf_delivery),
+    )
+
+
 @pytest.mark.parametrize("key", EXPECTED)
 def test_default_state_flags(app_ctx, key):
     name, logable, invoice, paid, shipped, delivery, send_email, color = EXPECTED[key]

@@ -9,7 +9,7 @@ from core.dbtypes import utcnow
 from extensions import db
 from shop.models import Customer, Employee, Order, OrderHistory, OrderState, Payment, Product
 from shop.orders import CartLine, place_order
-from shop.signals import order_status_changed, order_status_update
+from shop.signals import order_status_changed, order_status_update, payment_confirmed
 from shop.status import StateAlreadyAssigned, change_state, change_states, was_paid_before
 from tests.test_states import EXPECTED
 
@@ -283,3 +283,64 @@ class TestBulk:
         order = db.session.get(Order, broken)
         assert order.current_state.key == "PS_OS_BANKWIRE" and not order.valid
         assert order.payments == [] and history_count(broken) == 1
+
+
+# --- invoices and the payment confirmation (OrderHistory::changeIdOrderState) ------------------------
+
+
+def test_an_invoice_number_is_given_the_first_time_a_state_has_invoice(app_ctx, make_order):
+    first, second = (db.session.get(Order, make_order("PS_OS_BANKWIRE")) for _ in range(2))
+    assert first.invoice_number is None, "Awaiting bank wire has invoice=0"
+    at = utcnow()
+    change_state(second, state("PS_OS_PAYMENT"), at=at)
+    change_state(first, state("PS_OS_PAYMENT"))
+    assert (second.invoice_number, second.invoice_date) == (1, at)
+    assert first.invoice_number == 2
+    change_state(second, state("PS_OS_PREPARATION"))
+    change_state(second, state("PS_OS_REFUND"))
+    db.session.commit()
+    assert (second.invoice_number, second.invoice_date) == (1, at), "the number is given once"
+
+
+def test_an_order_placed_paid_has_an_invoice_and_a_canceled_unpaid_one_none(app_ctx, make_order):
+    paid = db.session.get(Order, make_order("PS_OS_PAYMENT"))
+    unpaid = db.session.get(Order, make_order("PS_OS_BANKWIRE"))
+    change_state(unpaid, state("PS_OS_CANCELED"))
+    assert paid.invoice_number == 1 and unpaid.invoice_number is None
+
+
+class PaymentRecorder:
+    def __init__(self):
+        self.seen: list[tuple] = []
+
+    def payment(self, order, **kwargs):
+        self.seen.append(("payment-confirmed", kwargs["new_state"].key, order.current_state.key))
+
+    def pre(self, order, **kwargs):
+        self.seen.append(("order-status-update", kwargs["new_state"].key, order.current_state.key))
+
+    def __enter__(self):
+        payment_confirmed.connect(self.payment)
+        order_status_update.connect(self.pre)
+        return self
+
+    def __exit__(self, *exc):
+        payment_confirmed.disconnect(self.payment)
+        order_status_update.disconnect(self.pre)
+
+
+def test_payment_confirmed_fires_first_for_payment_accepted_and_remote_payment_accepted(app_ctx, make_order):
+    order = db.session.get(Order, make_order("PS_OS_BANKWIRE"))
+    with PaymentRecorder() as recorder:
+        change_state(order, state("PS_OS_PAYMENT"))
+        change_state(order, state("PS_OS_PREPARATION"))
+        change_state(order, state("PS_OS_WS_PAYMENT"))
+        change_state(order, state("PS_OS_OUTOFSTOCK_PAID"))  # paid=1, yet not a payment confirmation
+    assert recorder.seen == [
+        ("payment-confirmed", "PS_OS_PAYMENT", "PS_OS_BANKWIRE"),
+        ("order-status-update", "PS_OS_PAYMENT", "PS_OS_BANKWIRE"),
+        ("order-status-update", "PS_OS_PREPARATION", "PS_OS_PAYMENT"),
+        ("payment-confirmed", "PS_OS_WS_PAYMENT", "PS_OS_PREPARATION"),
+        ("order-status-update", "PS_OS_WS_PAYMENT", "PS_OS_PREPARATION"),
+        ("order-status-update", "PS_OS_OUTOFSTOCK_PAID", "PS_OS_WS_PAYMENT"),
+    ]

@@ -45,6 +45,7 @@ STATE_FLAGS = (
     *("hidden", "pdf_invoice", "pdf_delivery"),
 )
 TEMPLATE_PATTERN = re.compile(r"^[a-z0-9_]*$")
+MAX_AMOUNT = Decimal("1000000000")
 
 
 def state_choices(exclude_id: int | None = None) -> list[tuple[int, str]]:
@@ -147,7 +148,12 @@ class BulkConfirmForm(FlaskForm):
 
 def _an_amount_in_cents(form, field):
     """Refuse NaN, infinities and fractions of a cent before any comparison (NaN cannot be compared)."""
-    if field.data is not None and (not field.data.is_finite() or field.data != field.data.quantize(Decimal("0.01"))):
+    if field.data is None:
+        return
+    if not field.data.is_finite() or abs(field.data) > MAX_AMOUNT:
+        field.errors[:] = []
+        raise StopValidation(f"Enter an amount in cents, at most {MAX_AMOUNT}.")
+    if field.data != field.data.quantize(Decimal("0.01")):
         field.errors[:] = []
         raise StopValidation("Enter an amount in cents, e.g. 12.30.")
 
