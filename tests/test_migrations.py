@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from app import MIGRATIONS_DIR, create_app
 from core.schema import upgrade_schema
 from extensions import db
-from shop.models import Customer, Employee, Order, OrderState
+from shop.models import CreditSlip, Customer, Employee, Order, OrderLine, OrderState
 
 # Release 0.1 made its schema with db.create_all(); the initial migration is that schema.
 INITIAL = "b9f6d1a612f6"
@@ -138,3 +138,63 @@ def test_upgrade_schema_stamps_a_database_made_from_todays_models(app):
         upgrade_schema()
         assert current_revision() == ScriptDirectory(MIGRATIONS_DIR).get_current_head()
         assert schema_differences() == []
+
+
+def test_the_refund_and_state_fields_are_filled_in_for_existing_rows(empty_app):
+    """Rows of the schema before revision c4f1e7a2d9b3 get PrestaShop's values, slip amounts, invoices."""
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision=INITIAL)
+        with db.engine.begin() as connection:
+            _release_0_1_shop(connection)
+            connection.execute(
+                sa.text(
+                    "INSERT INTO product (id, reference, name, price_tax_excl, tax_rate, active) "
+                    "VALUES (1, 'POSTER-01', 'Poster', 1200, 5.5, true)"
+                )
+            )
+            # 2 posters at 12.66 (12.00 + 5.5 %), a slip of one poster and the shipping (8.40).
+            connection.execute(
+                sa.text(
+                    "INSERT INTO order_line (id, order_id, product_id, product_reference, product_name, quantity, "
+                    "unit_price_tax_excl, unit_price_tax_incl, refunded_quantity, returned_quantity) "
+                    "VALUES (1, 1, 1, 'POSTER-01', 'Poster', 2, 1200, 1266, 1, 0)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO credit_slip (id, order_id, at, total_products_tax_excl, total_products_tax_incl, "
+                    "total_shipping_tax_excl, total_shipping_tax_incl) VALUES (1, 1, '2026-11-21 08:00:00', 1200, "
+                    "1266, 700, 840)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO credit_slip_line (id, credit_slip_id, order_line_id, quantity, amount_tax_excl, "
+                    "amount_tax_incl) VALUES (1, 1, 1, 1, 1200, 1266)"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO order_history (id, order_id, state_id, at) VALUES "
+                    "(1, 1, 2, '2026-11-20 10:00:00'), (2, 1, 7, '2026-11-21 09:00:00')"
+                )
+            )
+
+        flask_migrate.upgrade()
+
+        assert schema_differences() == []
+        payment, refunded = OrderState.by_key("PS_OS_PAYMENT"), OrderState.by_key("PS_OS_REFUND")
+        assert (payment.template, payment.pdf_invoice, payment.unremovable) == ("payment", True, True)
+        assert (refunded.template, refunded.pdf_invoice, refunded.module_name) == ("refund", False, None)
+        slip = db.session.get(CreditSlip, 1)
+        assert (slip.amount, slip.shipping_cost_amount, slip.slip_type) == (Decimal("12.66"), Decimal("8.40"), 2)
+        line = db.session.get(OrderLine, 1)
+        assert (line.tax_rate, line.total_refunded_tax_incl, line.total_refunded_tax_excl) == (
+            Decimal("5.50"),
+            Decimal("12.66"),
+            Decimal("12.00"),
+        )
+        assert line.refundable_amount == Decimal("12.66") and line.restocked_quantity == 0
+        order = db.session.get(Order, 1)
+        assert order.invoice_number == 1 and order.invoice_date.isoformat().startswith("2026-11-20T10:00:00")
+        assert order.carrier_tax_rate == Decimal("20.00")
