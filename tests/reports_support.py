@@ -55,7 +55,7 @@ def generate_shop(seed: int, orders: int, first_day: date) -> None:
             step += rng.randint(0, 2)
             change_state(order, state["PS_OS_PAYMENT"], at=day_at(first_day, step, 11))
             paid = True
-        if rng.random() < 0.4:  # one or two credit slips
+        if paid and rng.random() < 0.4:  # one or two credit slips (PrestaShop refunds only paid orders)
             for _ in range(rng.randint(1, 2)):
                 refundable = {ln.id: ln.refundable_quantity for ln in order.lines if ln.refundable_quantity}
                 if not refundable:
