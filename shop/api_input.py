@@ -27,7 +27,6 @@ MAX_LINES = 100
 MAX_QUANTITY = 1000
 MAX_BULK_ORDERS = 10_000
 MAX_LIST_LIMIT = 500
-MAX_ID = 2**63 - 1
 MAX_AMOUNT = Decimal("1000000000")
 CENT = Decimal("0.01")
 # The refund's choices, with their defaults (PrestaShop's form: a credit slip, no voucher, no restock).
