@@ -1,7 +1,7 @@
 """PrestaShop fidelity: order state fields, invoice numbers, refund amounts and types, vouchers, stock
 
 Revision ID: c4f1e7a2d9b3
-Revises: e3d2e6808dc7
+Revises: d3578066c54d
 Create Date: 2026-11-29 11:26:15
 
 Existing data keeps working: the 13 default states get PrestaShop's values (install-dev/data/xml/
@@ -17,7 +17,7 @@ import core.dbtypes
 
 # revision identifiers, used by Alembic.
 revision = "c4f1e7a2d9b3"
-down_revision = "e3d2e6808dc7"
+down_revision = "d3578066c54d"
 branch_labels = None
 depends_on = None
 
