@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import and_, delete, insert, or_, select, update
 
 from core.dbtypes import utcnow
-from delivery import hosts, retry
+from delivery import hosts, monitoring, retry
 from delivery.breaker import Breaker
 from delivery.http import Answer, HttpClient
 from delivery.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent, attempt_event
@@ -122,9 +122,11 @@ class Dispatcher:
         senders: Mapping | None = None,
         clock: Callable[[], datetime] | None = None,
         only: str | None = None,
+        kind: str = "worker",
     ):
         self.app = app
         self.worker = (worker or worker_name())[:48]
+        self.heartbeat = monitoring.Heartbeat(self.worker, kind)
         self.now = clock or utcnow
         self.client = make_client(app)
         self.destinations: dict[str, Destination] = destinations(app)
@@ -155,6 +157,7 @@ class Dispatcher:
     def run_once(self, stop: threading.Event | None = None) -> Summary:
         """Deliver every event due now, batch after batch; retries scheduled meanwhile wait their turn."""
         summary = Summary()
+        self.heartbeat.beat()
         cutoff = self.now()
         while not (stop and stop.is_set()):
             batch = self.claim(cutoff)
@@ -366,9 +369,21 @@ class Dispatcher:
                 select(OutboxEvent).where(OutboxEvent.id.in_(ids)).order_by(OutboxEvent.id).with_for_update()
             ).all()
             windows = {item.id: item.deliver_until for item in items}
+            before = (summary.sent, summary.retrying, summary.failed)
             for row in rows:
                 row.attempts += 1
                 self._apply(row, batch, answer, verdict, reason, now, windows[row.id], summary)
+                _log_event(batch.destination, row, verdict)
+            monitoring.count_attempt(
+                batch.destination,
+                verdict,
+                answer.duration_ms if answer.http_status is not None else None,  # a timeout has no answer time
+                {
+                    "sent": summary.sent - before[0],
+                    "retried": summary.retrying - before[1],
+                    "failed": summary.failed - before[2],
+                },
+            )
             if verdict != SPLIT:
                 summary.pulled_forward += self.breaker.record(batch.destination, verdict, batch.claim, now)
             db.session.commit()
@@ -412,6 +427,26 @@ class Dispatcher:
         row.status = FAILED
         row.last_error = reason
         summary.failed += 1
+
+
+def _log_event(destination: str, row: OutboxEvent, verdict: str) -> None:
+    """Log one line per event and attempt, with the order reference and the event id to grep for."""
+    if row.status == SENT:
+        outcome = "sent"
+    elif row.status == FAILED:
+        outcome = "failed"
+    else:
+        outcome = "split" if verdict == SPLIT else "retrying"
+    detail = "" if row.status == SENT or verdict == SPLIT else f": {(row.last_error or '')[:300]}"
+    log.info(
+        "%s %s order=%s event_id=%s attempt=%d%s",
+        destination,
+        outcome,
+        row.order_reference or "-",
+        row.event_id,
+        row.attempts,
+        detail,
+    )
 
 
 def _parsed(payload_json: str) -> dict:

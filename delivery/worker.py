@@ -78,7 +78,7 @@ def run_inline(app: Flask) -> None:
     """Run one dispatch pass now, in this thread, with its own app context and session."""
     # A fresh app context gets its own scoped session: the committing one may not emit SQL any more.
     with app.app_context():
-        dispatcher = Dispatcher(app)
+        dispatcher = Dispatcher(app, kind="inline")
         try:
             dispatcher.run_once()
         except Exception:
@@ -145,7 +145,7 @@ class DispatchThread:
 
     def _run(self) -> None:
         with self.app.app_context():
-            dispatcher = Dispatcher(self.app)
+            dispatcher = Dispatcher(self.app, kind="thread")
             try:
                 while not self._stop.is_set():
                     self._wake.clear()
