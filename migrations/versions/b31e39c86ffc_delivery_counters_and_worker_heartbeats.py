@@ -1,7 +1,7 @@
 """delivery counters and worker heartbeats
 
 Revision ID: b31e39c86ffc
-Revises: d3578066c54d
+Revises: c4f1e7a2d9b3
 Create Date: 2026-11-29 12:12:31.873200
 
 """
