@@ -13,7 +13,7 @@ import core.dbtypes  # noqa: F401  (the Money and UTCDateTime column types)
 
 # revision identifiers, used by Alembic.
 revision = "b31e39c86ffc"
-down_revision = "d3578066c54d"
+down_revision = "c4f1e7a2d9b3"
 branch_labels = None
 depends_on = None
 
