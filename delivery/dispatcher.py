@@ -370,10 +370,15 @@ class Dispatcher:
             ).all()
             windows = {item.id: item.deliver_until for item in items}
             before = (summary.sent, summary.retrying, summary.failed)
+            refused = _row_failures(sender, answer, items) if verdict == DELIVERED else {}
             for row in rows:
                 row.attempts += 1
-                self._apply(row, batch, answer, verdict, reason, now, windows[row.id], summary)
-                _log_event(batch.destination, row, verdict)
+                if row.id in refused:  # the request went through but the destination refused this row
+                    self._apply(row, batch, answer, PERMANENT, refused[row.id], now, windows[row.id], summary)
+                    _log_event(batch.destination, row, PERMANENT)
+                else:
+                    self._apply(row, batch, answer, verdict, reason, now, windows[row.id], summary)
+                    _log_event(batch.destination, row, verdict)
             monitoring.count_attempt(
                 batch.destination,
                 verdict,
@@ -447,6 +452,18 @@ def _log_event(destination: str, row: OutboxEvent, verdict: str) -> None:
         row.attempts,
         detail,
     )
+
+
+def _row_failures(sender, answer: Answer, items: list[Item]) -> dict[int, str]:
+    """Return {outbox id: reason} for the rows a delivered request's answer refused one by one.
+
+    Only senders of destinations that accept part of a request (Google Ads' partialFailure) have
+    ``row_failures``; their answer names the failed rows by position in the request.
+    """
+    row_failures = getattr(sender, "row_failures", None)
+    if row_failures is None:
+        return {}
+    return {items[index].id: reason for index, reason in row_failures(answer, len(items)).items()}
 
 
 def _parsed(payload_json: str) -> dict:

@@ -39,6 +39,10 @@ class Sender(Protocol):
     def bad_event_index(self, answer: "Answer", count: int) -> int | None:
         """Return the index of the event the destination blamed, if its answer names one."""
 
+    # Optional, for destinations that accept part of a request (Google Ads' partialFailure):
+    # def row_failures(self, answer, count) -> dict[int, str]: {position in the request: why refused}.
+    # Those rows fail with that reason although the request was delivered; the others are sent.
+
 
 @dataclass(frozen=True)
 class Destination:
