@@ -38,6 +38,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SANDBOX_ENABLED=True,
         SANDBOX_PIXELS={DEMO_PIXEL_ID: DEMO_ACCESS_TOKEN},
         SANDBOX_GOOGLEADS_TOKENS=[DEMO_GOOGLEADS_TOKEN],
+        DEMO_GOOGLEADS_TOKEN=DEMO_GOOGLEADS_TOKEN,
         DEMO_PIXEL_ID=DEMO_PIXEL_ID,
         DEMO_ACCESS_TOKEN=DEMO_ACCESS_TOKEN,
         BOOTSTRAP_SERVE_LOCAL=True,
@@ -71,6 +72,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     core.headers.init_app(app)
 
     import delivery
+    import ga4
+    import googleads
     import pixelplus
     import postbacks
     import reports
@@ -81,12 +84,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     reports.init_app(app)
     pixelplus.init_app(app)
     postbacks.init_app(app)
+    ga4.init_app(app)
+    googleads.init_app(app)
     if app.config["SANDBOX_ENABLED"]:
         import sandbox
 
         sandbox.init_app(app)
         # The demo sends to the embedded sandbox, on this very server (plain http, loopback).
-        delivery.allow_host(app, app.config["PIXELPLUS_DEMO_GRAPH_URL"])
+        for key in ("PIXELPLUS_DEMO_GRAPH_URL", "GA4_DEMO_BASE_URL", "GOOGLEADS_DEMO_BASE_URL"):
+            delivery.allow_host(app, app.config[key])
 
     _json_errors_under_api(app)
     _page_helpers(app)

@@ -19,15 +19,15 @@ import re
 from flask import Flask
 
 _FALSE = {"0", "false", "no", "off", ""}
-_TOKEN_IN_URL = re.compile(r"(access_token=)[^&\s\"]+")
+_TOKEN_IN_URL = re.compile(r"((?:access_token|api_secret)=)[^&\s\"]+")
 
 
 class RedactAccessToken(logging.Filter):
-    """Mask access_token in request-log lines (the official SDK sends the token in the query string)."""
+    """Mask access_token (Meta's SDK) and api_secret (GA4) in request-log lines: they ride in the query string."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if "access_token=" in message:
+        if "access_token=" in message or "api_secret=" in message:
             record.msg, record.args = _TOKEN_IN_URL.sub(r"\1[redacted]", message), None
         return True
 
