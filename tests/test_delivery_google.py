@@ -390,3 +390,18 @@ def test_settings_api_masks_secrets_and_refuses_bad_input(api, shop, path, secre
     assert set(response.get_json()["error"]["fields"]) == set(bad)
     assert api.get(path, "tester").get_json() == settings
     assert api.put(path, {secret: ""}, "merchant").get_json()[secret] == shown  # empty keeps the stored secret
+
+
+def test_an_unpaid_order_canceled_sends_nothing_and_both_decisions_say_why(shop):
+    body = {
+        "customer": {"email": "unpaid@example.fr", "firstname": "U", "lastname": "P", "country": "FR"},
+        "lines": [{"product_id": shop.mug, "quantity": 1}],
+        "currency": "EUR",
+        "state_id": shop.states["PS_OS_BANKWIRE"],
+    }
+    order = shop.send("POST", "/api/orders", body, 201)
+    shop.status(order, "PS_OS_CANCELED")
+    for destination in ("ga4", "google_ads"):
+        decision = shop.decisions(destination, order)[-1]
+        assert decision["outcome"] == "skipped" and "never paid" in decision["reason"]
+        assert shop.events(destination) == []
