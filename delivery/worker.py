@@ -56,6 +56,8 @@ def _note_recorded(sender, **extra) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (another module's receiver): the real commit is still to come
     app = session.info.pop(WAKE_KEY, None)
     if app is not None:
         wake(app)
