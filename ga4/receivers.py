@@ -13,13 +13,13 @@ from delivery.models import PENDING, OutboxEvent
 from ga4 import payload
 from ga4.settings import Ga4Settings, load_settings, save_settings
 from modulekit import decisions
+from modulekit import settings as kit_settings
 from modulekit.decisions import Verdict, fire, skip
 from modulekit.settings import demo_trigger_state_ids
 from refunding import left_to_report, was_paid_before
 from shop.signals import demo_data_created, order_status_changed
 
 DESTINATION = "ga4"
-_CACHE_KEY = "ga4.settings"
 
 
 def connect() -> None:
@@ -29,13 +29,7 @@ def connect() -> None:
 
 
 def _settings() -> Ga4Settings:
-    """Read the settings once per transaction: a bulk change signals once per order."""
-    from extensions import db
-
-    info = db.session.info
-    if _CACHE_KEY not in info:
-        info[_CACHE_KEY] = load_settings()
-    return info[_CACHE_KEY]
+    return kit_settings.in_transaction("ga4", load_settings)
 
 
 def on_order_status_changed(order, old_state=None, new_state=None, at=None, **extra) -> None:

@@ -16,13 +16,13 @@ from extensions import db
 from googleads import payload
 from googleads.settings import AdsSettings, load_settings, save_settings
 from modulekit import decisions
+from modulekit import settings as kit_settings
 from modulekit.decisions import Verdict, fire, skip
 from modulekit.settings import demo_trigger_state_ids
 from refunding import FULL, left_to_report, order_value, was_paid_before
 from shop.signals import demo_data_created, order_status_changed
 
 DESTINATION = "google_ads"
-_CACHE_KEY = "googleads.settings"
 
 
 def connect() -> None:
@@ -32,10 +32,7 @@ def connect() -> None:
 
 
 def _settings() -> AdsSettings:
-    info = db.session.info  # read once per transaction: a bulk change signals once per order
-    if _CACHE_KEY not in info:
-        info[_CACHE_KEY] = load_settings()
-    return info[_CACHE_KEY]
+    return kit_settings.in_transaction("googleads", load_settings)
 
 
 def on_order_status_changed(order, old_state=None, new_state=None, at=None, **extra) -> None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from extensions import db
 from pixelplus.models import ModuleSetting
@@ -24,6 +25,7 @@ from shop.models import OrderState
 log = logging.getLogger(__name__)
 
 DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED")
+_CACHE_KEY = "modulekit.settings"
 MAX_TEXT = 2000
 
 
@@ -67,6 +69,21 @@ def mask(secret: str | None) -> str:
     if len(secret) <= 10:
         return "…"
     return f"{secret[:4]}…{secret[-4:]}"
+
+
+def in_transaction(name: str, loader: Callable[[], Any]) -> Any:
+    """Return loader()'s settings, read once per transaction: a bulk change signals once per order."""
+    cache = db.session.info.setdefault(_CACHE_KEY, {})
+    if name not in cache:
+        cache[name] = loader()
+    return cache[name]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_settings(session: Session, transaction) -> None:
+    # Only when the outermost transaction ends: a receiver's savepoint must not empty the cache.
+    if transaction.parent is None:
+        session.info.pop(_CACHE_KEY, None)
 
 
 def load(fields: tuple[Field, ...]) -> dict:
@@ -127,6 +144,7 @@ def save(fields: tuple[Field, ...], changes: dict, required_when_enabled: dict[s
         row.value = _serialize(by_name[name], value)
         db.session.add(row)
     db.session.flush()
+    db.session.info.pop(_CACHE_KEY, None)
     if cleaned:
         log.info("module settings changed: %s", ", ".join(sorted(cleaned)))  # names only, never values
     return merged
