@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from extensions import db
-from pixelplus.models import Decision, OutboxEvent
+from pixelplus.models import META_CAPI, Decision, OutboxEvent
 from pixelplus.settings import save_settings
 from shop.models import Order, OrderState
 from shop.refunds import issue_credit_slip
@@ -74,19 +74,19 @@ def slip(app, order_id: int, quantities_by_index: dict[int, int], shipping: bool
 
 
 def decisions(app, order_id: int) -> list[Decision]:
-    """Return the order's decisions, oldest first (detached, attributes loaded)."""
+    """Return the order's Pixel Plus decisions, oldest first (detached, attributes loaded)."""
     with app.app_context():
-        rows = list(db.session.scalars(select(Decision).where(Decision.order_id == order_id).order_by(Decision.id)))
+        mine = (Decision.order_id == order_id) & (Decision.destination == META_CAPI)
+        rows = list(db.session.scalars(select(Decision).where(mine).order_by(Decision.id)))
         db.session.expunge_all()
         return rows
 
 
 def events(app, order_id: int) -> list[OutboxEvent]:
-    """Return the order's outbox events, oldest first (detached, attributes loaded)."""
+    """Return the order's Meta outbox events, oldest first (detached, attributes loaded)."""
     with app.app_context():
-        rows = list(
-            db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order_id).order_by(OutboxEvent.id))
-        )
+        mine = (OutboxEvent.order_id == order_id) & (OutboxEvent.destination == META_CAPI)
+        rows = list(db.session.scalars(select(OutboxEvent).where(mine).order_by(OutboxEvent.id)))
         db.session.expunge_all()
         return rows
 
