@@ -15,6 +15,7 @@ DESCRIPTION = (
 def init_app(app: Flask) -> None:
     """Install the module: receivers, settings page and API, delivery destination, menu entry."""
     from ga4 import receivers, sender, views
+    from modulekit.outcomes import outcomes_reader
     from shop.modules import InstalledModule, MenuEntry, register_module
 
     # The demo's embedded sandbox, on the same server as the Meta one.
@@ -32,6 +33,7 @@ def init_app(app: Flask) -> None:
             version=VERSION,
             description=DESCRIPTION,
             configure_endpoint="ga4_settings.settings",
+            status_change_outcomes=outcomes_reader("ga4", "GA4 refunds"),
             menu=(MenuEntry("GA4", "ga4_settings.settings", "settings.view"),),
         ),
     )

@@ -17,6 +17,7 @@ DEMO_CONVERSION_ACTION_ID = "555000111"
 def init_app(app: Flask) -> None:
     """Install the module: receivers, settings page and API, delivery destination, menu entry."""
     from googleads import receivers, sender, views
+    from modulekit.outcomes import outcomes_reader
     from shop.modules import InstalledModule, MenuEntry, register_module
 
     # The demo's embedded sandbox, on the same server as the Meta one.
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
             version=VERSION,
             description=DESCRIPTION,
             configure_endpoint="googleads_settings.settings",
+            status_change_outcomes=outcomes_reader("google_ads", "Google Ads adjustments"),
             menu=(MenuEntry("Google Ads", "googleads_settings.settings", "settings.view"),),
         ),
     )

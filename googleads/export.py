@@ -7,12 +7,12 @@ One line per adjustment the module recorded (RETRACT / RESTATE; the value only f
 in the account's time zone as "yyyy-mm-dd hh:mm:ss". Every cell is spreadsheet-safe.
 """
 
-import csv
 import io
 import json
 
 from sqlalchemy import select
 
+from core.csvsafe import csv_line
 from delivery.models import OutboxEvent
 from extensions import db
 from googleads import payload
@@ -26,21 +26,13 @@ HEADER = (
     "Adjusted Value Currency",
 )
 TEMPLATE_TYPES = {payload.RETRACTION: payload.RETRACT, payload.RESTATEMENT: payload.RESTATE}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """Return value as a cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def adjustments_csv(settings, destination: str) -> str:
     """Return every recorded adjustment in Google's offline-adjustment template."""
     out = io.StringIO()
-    out.write(f"Parameters:TimeZone={settings.time_zone}\n")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
+    out.write(f"Parameters:TimeZone={settings.time_zone}\r\n")
+    out.write(csv_line(HEADER))
     rows = db.session.execute(
         select(OutboxEvent.payload_json).where(OutboxEvent.destination == destination).order_by(OutboxEvent.id)
     )
@@ -49,14 +41,16 @@ def adjustments_csv(settings, destination: str) -> str:
         kind = row.get("adjustmentType")
         when = payload.parse_google_date_time(row["adjustmentDateTime"]).astimezone(settings.zone)
         value = row.get("restatementValue") or {}
-        writer.writerow(
-            [
-                safe_cell(row.get("orderId")),
-                safe_cell(settings.conversion_name),
-                f"{when:%Y-%m-%d %H:%M:%S}",
-                TEMPLATE_TYPES.get(kind, kind),
-                safe_cell(value.get("adjustedValue", "")),
-                safe_cell(value.get("currencyCode", "")),
-            ]
+        out.write(
+            csv_line(
+                [
+                    row.get("orderId"),
+                    settings.conversion_name,
+                    f"{when:%Y-%m-%d %H:%M:%S}",
+                    TEMPLATE_TYPES.get(kind, kind),
+                    value.get("adjustedValue", ""),
+                    value.get("currencyCode", ""),
+                ]
+            )
         )
     return out.getvalue()

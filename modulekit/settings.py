@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from extensions import db
 from pixelplus.models import ModuleSetting
-from refunding import KINDS, default_kind
+from refunding import clean_trigger_kinds, default_kind
 from shop.models import OrderState
 
 log = logging.getLogger(__name__)
@@ -250,18 +250,7 @@ def _clean_state_ids(value) -> tuple[int, ...]:
 
 
 def _clean_kinds(value) -> dict[int, str]:
-    if not isinstance(value, dict):
-        raise ValueError("Give an object of order state id → full or partial.")
-    known = _known_state_ids()
-    kinds: dict[int, str] = {}
-    for raw_id, kind in value.items():
-        text = str(raw_id)
-        if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) in known):
-            raise ValueError(f"Unknown order state id: {text[:20]}.")
-        if kind not in KINDS:
-            raise ValueError(f"The kind of state {text} must be full or partial.")
-        kinds[int(text)] = kind
-    return kinds
+    return clean_trigger_kinds(value, _known_state_ids())
 
 
 def demo_trigger_state_ids() -> list[int]:

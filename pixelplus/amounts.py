@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from extensions import db
-from pixelplus.models import OutboxEvent
+from pixelplus.models import META_CAPI, OutboxEvent
 from pixelplus.settings import RefundSettings
 from refunding import Refund, credit_slip_refund, left_to_report
 from shop.models import CreditSlip, Order, OrderState
@@ -22,7 +22,11 @@ ZERO = Decimal("0.00")
 def already_reported(order_id: int) -> Decimal:
     """Return the sum of the values of the order's earlier Refund events, whatever their status."""
     values = db.session.scalars(
-        select(OutboxEvent.value).where(OutboxEvent.order_id == order_id, OutboxEvent.event_name == REFUND_EVENT)
+        select(OutboxEvent.value).where(
+            OutboxEvent.order_id == order_id,
+            OutboxEvent.destination == META_CAPI,
+            OutboxEvent.event_name == REFUND_EVENT,
+        )
     )
     return sum((value for value in values if value is not None), ZERO)
 
@@ -30,7 +34,11 @@ def already_reported(order_id: int) -> Decimal:
 def refund_count(order_id: int) -> int:
     """Return how many Refund events the order already has."""
     return db.session.scalar(
-        select(func.count()).where(OutboxEvent.order_id == order_id, OutboxEvent.event_name == REFUND_EVENT)
+        select(func.count()).where(
+            OutboxEvent.order_id == order_id,
+            OutboxEvent.destination == META_CAPI,
+            OutboxEvent.event_name == REFUND_EVENT,
+        )
     )
 
 

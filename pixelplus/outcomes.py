@@ -13,7 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from extensions import db
-from pixelplus.models import FIRED, Decision, OutboxEvent
+from pixelplus.models import FIRED, META_CAPI, Decision, OutboxEvent
 from pixelplus.settings import load_settings
 from shop.modules import StatusChangeOutcome
 
@@ -31,7 +31,7 @@ def status_change_outcomes(order_ids: Sequence[int], since: datetime) -> dict[in
             select(Decision, OutboxEvent)
             .outerjoin(OutboxEvent, Decision.outbox_event_id == OutboxEvent.id)
             .where(Decision.order_id.in_(ids[start : start + CHUNK]), Decision.trigger == "status")
-            .where(Decision.at >= since)
+            .where(Decision.at >= since, Decision.destination == META_CAPI)
             .order_by(Decision.id)
         )
         for decision, event in rows:

@@ -7,7 +7,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from extensions import db
-from pixelplus.models import FAILED, SENT, Decision, OutboxEvent
+from pixelplus.models import FAILED, META_CAPI, SENT, Decision, OutboxEvent
 from shop.models import OrderState
 
 ZERO = Decimal("0.00")
@@ -43,9 +43,19 @@ def money_by_status(events) -> dict[str, Decimal]:
 
 def render(order) -> Markup:
     """Return the panel's HTML for order (the shop's displayAdminOrder hook)."""
-    decisions = list(db.session.scalars(select(Decision).where(Decision.order_id == order.id).order_by(Decision.id)))
+    decisions = list(
+        db.session.scalars(
+            select(Decision)
+            .where(Decision.order_id == order.id, Decision.destination == META_CAPI)
+            .order_by(Decision.id)
+        )
+    )
     events = list(
-        db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order.id).order_by(OutboxEvent.id))
+        db.session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.order_id == order.id, OutboxEvent.destination == META_CAPI)
+            .order_by(OutboxEvent.id)
+        )
     )
     state_ids = {d.old_state_id for d in decisions} | {d.new_state_id for d in decisions}
     states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(state_ids)))}

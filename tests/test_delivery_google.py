@@ -249,7 +249,10 @@ def test_ga4_send_test_event_shows_validation_messages(shop):
 def test_ads_full_refund_retracts_the_conversion(shop):
     order = shop.order()
     shop.register_conversions(order)
-    shop.status(order, "PS_OS_REFUND")
+    answer = shop.send("POST", f"/api/orders/{order['id']}/status", {"state_id": shop.states["PS_OS_REFUND"]})
+    said = {m["module"]: m["message"] for m in answer["modules"]}
+    assert said["Google Ads adjustments"] == "Google Ads adjustments: Retraction 67.56 EUR queued"
+    assert said["GA4 refunds"] == "GA4 refunds: refund 67.56 EUR queued"
     assert shop.dispatch(only="google_ads").sent == 1
     received = only(shop.received("google_ads"))
     assert received["applied"] is True and received["error_code"] is None
