@@ -10,19 +10,21 @@ a chargeback's amount (reports.refunds) counts as a chargeback too.
 
 from dataclasses import replace
 
-from sqlalchemy import and_, case, distinct, func, literal, select, union_all
+from sqlalchemy import and_, case, distinct, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from extensions import db
 from reports.period import Period
+from reports.readonly import report_queries
 from reports.refunds import CHARGEBACK, REFUND, cents, given_back, paid_before_entry
 from reports.revenue import CurrencyReport, Figures, add_given_back, slot_of, to_money
 from reports.states import EndingStates, ending_states
-from shop.models import CreditSlip, CreditSlipLine, Order, OrderHistory, OrderLine, Payment
+from shop.models import CreditSlip, CreditSlipLine, OrderHistory, OrderLine, Payment
 
 
 def product_report(period: Period) -> list[CurrencyReport]:
     """Return the report by product, one list of rows per currency, with each currency's totals."""
+    report_queries()
     states = ending_states()
     gone = _lines_given_back(period, states)
     rows: dict[tuple[str, str], Figures] = {}
@@ -45,19 +47,24 @@ def product_report(period: Period) -> list[CurrencyReport]:
 
 def _add_sold(rows: dict, period: Period, labels: dict) -> None:
     """Add each product's sold lines of the orders paid in period."""
-    paid_in_period = select(Payment.order_id).where(Payment.at >= period.start, Payment.at < period.end)
+    # The orders paid in the period with their currency (a payment carries it), each once.
+    paid = (
+        select(Payment.order_id, func.max(Payment.currency).label("currency"))
+        .where(Payment.at >= period.start, Payment.at < period.end)
+        .group_by(Payment.order_id)
+        .subquery("paid")
+    )
     statement = (
         select(
-            Order.currency,
+            paid.c.currency,
             OrderLine.product_id,
             func.sum(cents(OrderLine.unit_price_tax_incl) * OrderLine.quantity),
             func.count(distinct(OrderLine.order_id)),
             func.max(OrderLine.product_reference),
             func.max(OrderLine.product_name),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(OrderLine.order_id.in_(paid_in_period))
-        .group_by(Order.currency, OrderLine.product_id)
+        .join(paid, paid.c.order_id == OrderLine.order_id)
+        .group_by(paid.c.currency, OrderLine.product_id)
     )
     for currency, product_id, gross, orders, reference, name in db.session.execute(statement):
         slot = slot_of(rows, currency, product_id)
@@ -81,8 +88,11 @@ def _lines_given_back(period: Period, states: EndingStates):
     """Each product line given back in period: ``order_id, product_id, kind, amount`` (cents)."""
     paid_before_slip = select(1).where(Payment.order_id == CreditSlip.order_id, Payment.at <= CreditSlip.at).exists()
     gone = given_back(period, states)
-    chargeback_slips = select(gone.c.credit_slip_id).where(
-        gone.c.kind == CHARGEBACK, gone.c.credit_slip_id.is_not(None)
+    # Read first (a few ids): as a subquery inside the CASE below, PostgreSQL would run it per slip line.
+    chargeback_slips = list(
+        db.session.scalars(
+            select(gone.c.credit_slip_id).where(gone.c.kind == CHARGEBACK, gone.c.credit_slip_id.is_not(None))
+        )
     )
     slip_lines = (
         select(
@@ -117,20 +127,34 @@ def _lines_given_back(period: Period, states: EndingStates):
 
 
 def _first_entry(period: Period, state_ids: tuple[int, ...], excluded: tuple[int, ...] = ()):
-    """The orders whose first entry (after payment) into one of state_ids falls in period."""
-    in_period = select(OrderHistory.order_id).where(
-        OrderHistory.state_id.in_(state_ids), OrderHistory.at >= period.start, OrderHistory.at < period.end
-    )
-    first = (
-        select(OrderHistory.order_id)
-        .where(OrderHistory.order_id.in_(in_period), OrderHistory.state_id.in_(state_ids), paid_before_entry())
-        .group_by(OrderHistory.order_id)
-        .having(and_(func.min(OrderHistory.at) >= period.start, func.min(OrderHistory.at) < period.end))
+    """The orders whose first entry (after payment) into one of state_ids falls in period.
+
+    Found from the period's entries (by date) with a look back per order (by order id), never by
+    reading every entry the shop ever had; ``excluded``: orders ever in one of these states (after
+    payment) are left out.
+    """
+    earlier = aliased(OrderHistory)
+    first = select(OrderHistory.order_id).where(
+        OrderHistory.state_id.in_(state_ids),
+        OrderHistory.at >= period.start,
+        OrderHistory.at < period.end,
+        paid_before_entry(),
+        ~exists(
+            select(1).where(
+                earlier.order_id == OrderHistory.order_id,
+                earlier.state_id.in_(state_ids),
+                or_(earlier.at < OrderHistory.at, and_(earlier.at == OrderHistory.at, earlier.id < OrderHistory.id)),
+                paid_before_entry(earlier),
+            )
+        ),
     )
     if excluded:
         other = aliased(OrderHistory)
-        refunded = select(1).where(
-            other.order_id == OrderHistory.order_id, other.state_id.in_(excluded), paid_before_entry(other)
+        first = first.where(
+            ~exists(
+                select(1).where(
+                    other.order_id == OrderHistory.order_id, other.state_id.in_(excluded), paid_before_entry(other)
+                )
+            )
         )
-        first = first.where(~refunded.exists())
     return first

@@ -10,11 +10,15 @@ The rule, as the reports page states it:
 - an order never gives back more than was paid for it (its recorded payments), so an unpaid order
   that is canceled gives back nothing, and Canceled followed by Refunded counts the money once.
 
-The events of an order are taken in time order and each gives back what it says, capped at what is
-left of the payment. That running cap is one window function, so the database does it all.
+An order's events (credit slips, then entries into ending states after a payment) are taken in time
+order; each gives back what it says, capped at what the earlier ones left of the payment. The query
+starts from the events dated in the period (found by date through their indexes) and looks up, per
+event, what came before it in the same order (through the order id indexes): the cost follows the
+period's events, not the size of the shop.
 """
 
-from sqlalchemy import BigInteger, and_, case, exists, func, literal, null, select, type_coerce, union, union_all
+from sqlalchemy import BigInteger, and_, case, exists, func, literal, null, or_, select, type_coerce, union_all
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
 
 from reports.period import Period
@@ -22,6 +26,7 @@ from reports.states import EndingStates
 from shop.models import CreditSlip, OrderHistory, Payment
 
 REFUND, CHARGEBACK = "refund", "chargeback"
+SLIP, ENTRY = 0, 1  # at the same instant a credit slip comes before a status change
 
 
 def cents(column):
@@ -38,75 +43,160 @@ def paid_before_entry(history=OrderHistory):
     return exists(select(1).where(Payment.order_id == history.order_id, Payment.at <= history.at))
 
 
-def given_back(period: Period, states: EndingStates, only_in_period: bool = True) -> Subquery:
+def _before(at, seq: int, row_id, event) -> object:
+    """Whether (at, seq, row_id) comes before the event's (at, seq, row_id): the order of events."""
+    return or_(
+        at < event.c.at,
+        and_(at == event.c.at, literal(seq) < event.c.seq),
+        and_(at == event.c.at, literal(seq) == event.c.seq, row_id < event.c.row_id),
+    )
+
+
+def _after(at, seq: int, row_id, event) -> object:
+    return or_(
+        at > event.c.at,
+        and_(at == event.c.at, literal(seq) > event.c.seq),
+        and_(at == event.c.at, literal(seq) == event.c.seq, row_id > event.c.row_id),
+    )
+
+
+def _slip_amount(slip=CreditSlip):
+    return cents(slip.total_products_tax_incl) + cents(slip.total_shipping_tax_incl)
+
+
+def given_back(period: Period, states: EndingStates) -> Subquery:
     """Each refund and chargeback dated in period: ``order_id, at, kind, credit_slip_id, amount``.
 
     Amounts are cents, never negative; ``credit_slip_id`` is set for a credit slip's row.
-
-    With ``only_in_period`` false: every refund and chargeback, whenever dated, of the orders that have
-    one in period (what they gave back in all).
     """
-    slip_in_period = and_(CreditSlip.at >= period.start, CreditSlip.at < period.end)
-    entry_in_period = and_(
-        OrderHistory.state_id.in_(states.all), OrderHistory.at >= period.start, OrderHistory.at < period.end
-    )
-    # Only orders with something dated in the period; their earlier events still count toward the cap.
-    orders = union(
-        select(CreditSlip.order_id).where(slip_in_period),
-        select(OrderHistory.order_id).where(entry_in_period),
-    ).subquery()
     slips = select(
         CreditSlip.order_id,
         CreditSlip.at,
-        literal(0).label("seq"),
+        literal(SLIP).label("seq"),
         CreditSlip.id.label("row_id"),
         literal(REFUND).label("kind"),
-        (cents(CreditSlip.total_products_tax_incl) + cents(CreditSlip.total_shipping_tax_incl)).label("amount"),
-    ).where(CreditSlip.order_id.in_(select(orders.c.order_id)))
+        _slip_amount().label("amount"),
+    ).where(CreditSlip.at >= period.start, CreditSlip.at < period.end)
     entries = select(
         OrderHistory.order_id,
         OrderHistory.at,
-        literal(1).label("seq"),
+        literal(ENTRY).label("seq"),
         OrderHistory.id.label("row_id"),
         case((OrderHistory.state_id.in_(states.chargeback), CHARGEBACK), else_=REFUND).label("kind"),
         type_coerce(null(), BigInteger).label("amount"),  # everything still left: the payment, capped below
     ).where(
-        OrderHistory.order_id.in_(select(orders.c.order_id)),
         OrderHistory.state_id.in_(states.all),
+        OrderHistory.at >= period.start,
+        OrderHistory.at < period.end,
         paid_before_entry(),
     )
-    events = union_all(slips, entries).subquery("events")
-    paid = (
-        select(func.coalesce(func.sum(cents(Payment.amount)), 0))
-        .where(Payment.order_id == events.c.order_id)
-        .scalar_subquery()
+    event = union_all(slips, entries).subquery("event")
+
+    paid = select(func.coalesce(func.sum(cents(Payment.amount)), 0)).where(Payment.order_id == event.c.order_id)
+    earlier_slip = aliased(CreditSlip)
+    slips_before = select(func.coalesce(func.sum(_slip_amount(earlier_slip)), 0)).where(
+        earlier_slip.order_id == event.c.order_id, _before(earlier_slip.at, SLIP, earlier_slip.id, event)
     )
-    in_order = {"partition_by": events.c.order_id, "order_by": (events.c.at, events.c.seq, events.c.row_id)}
-    with_paid = select(
-        events, paid.label("paid"), func.lead(events.c.kind).over(**in_order).label("next_kind")
-    ).subquery("with_paid")
-    amount = func.coalesce(with_paid.c.amount, with_paid.c.paid)
-    # A chargeback is recorded as a credit slip for its amount, then the move to the chargeback state
-    # (postbacks do so): a slip right before that move is the chargeback's money, not a refund.
-    kind = case((and_(with_paid.c.seq == 0, with_paid.c.next_kind == CHARGEBACK), CHARGEBACK), else_=with_paid.c.kind)
-    running = select(
-        with_paid.c.order_id,
-        with_paid.c.at,
-        kind.label("kind"),
-        case((with_paid.c.seq == 0, with_paid.c.row_id)).label("credit_slip_id"),
-        with_paid.c.paid,
-        amount.label("amount"),
-        func.sum(amount)
-        .over(
-            partition_by=with_paid.c.order_id,
-            order_by=(with_paid.c.at, with_paid.c.seq, with_paid.c.row_id),
+    earlier = aliased(OrderHistory)
+    ended_before = exists(
+        select(1).where(
+            earlier.order_id == event.c.order_id,
+            earlier.state_id.in_(states.all),
+            _before(earlier.at, ENTRY, earlier.id, event),
+            paid_before_entry(earlier),
         )
-        .label("running"),
-    ).subquery("running")
-    share = _least(running.c.paid, running.c.running) - _least(running.c.paid, running.c.running - running.c.amount)
-    statement = select(
-        running.c.order_id, running.c.at, running.c.kind, running.c.credit_slip_id, share.label("amount")
     )
-    if only_in_period:
-        statement = statement.where(running.c.at >= period.start, running.c.at < period.end)
-    return statement.subquery("given_back")
+    # A slip whose very next event is the move to a chargeback state is the chargeback's money.
+    move, between_slip, between_entry = aliased(OrderHistory), aliased(CreditSlip), aliased(OrderHistory)
+    charged_back_next = exists(
+        select(1).where(
+            move.order_id == event.c.order_id,
+            move.state_id.in_(states.chargeback),
+            _after(move.at, ENTRY, move.id, event),
+            paid_before_entry(move),
+            ~exists(
+                select(1)
+                .where(
+                    between_slip.order_id == event.c.order_id,
+                    _after(between_slip.at, SLIP, between_slip.id, event),
+                    or_(between_slip.at < move.at, and_(between_slip.at == move.at, literal(SLIP) < literal(ENTRY))),
+                )
+                .correlate_except(between_slip)
+            ),
+            ~exists(
+                select(1)
+                .where(
+                    between_entry.order_id == event.c.order_id,
+                    between_entry.state_id.in_(states.all),
+                    _after(between_entry.at, ENTRY, between_entry.id, event),
+                    or_(between_entry.at < move.at, and_(between_entry.at == move.at, between_entry.id < move.id)),
+                    paid_before_entry(between_entry),
+                )
+                .correlate_except(between_entry)
+            ),
+        )
+    )
+    looked_up = select(
+        event.c.order_id,
+        event.c.at,
+        case((and_(event.c.seq == SLIP, charged_back_next), CHARGEBACK), else_=event.c.kind).label("kind"),
+        case((event.c.seq == SLIP, event.c.row_id)).label("credit_slip_id"),
+        event.c.amount,
+        paid.scalar_subquery().label("paid"),
+        slips_before.scalar_subquery().label("slips_before"),
+        ended_before.label("ended_before"),
+    )
+    # OFFSET 0 keeps PostgreSQL from inlining this subquery, which would copy each lookup into every
+    # expression below that uses its result (the payment's sum was run four times per event).
+    looked_up = looked_up.offset(0).subquery("looked_up")
+    # An earlier full refund or chargeback gave back everything: nothing is left after it.
+    before = looked_up.c.slips_before + case((looked_up.c.ended_before, looked_up.c.paid), else_=0)
+    amount = func.coalesce(looked_up.c.amount, looked_up.c.paid)
+    share = _least(looked_up.c.paid, before + amount) - _least(looked_up.c.paid, before)
+    return select(
+        looked_up.c.order_id,
+        looked_up.c.at,
+        looked_up.c.kind,
+        looked_up.c.credit_slip_id,
+        share.label("amount"),
+    ).subquery("given_back")
+
+
+def given_back_in_all(period: Period, states: EndingStates) -> Subquery:
+    """What each order with a refund or chargeback dated in period gave back in all: ``order_id, amount, at``.
+
+    ``amount`` is in cents (the slips plus, after a full refund or chargeback, the rest of the payment,
+    never more than the payment); ``at`` is the order's last refund or chargeback.
+    """
+    gone = given_back(period, states)
+    orders = select(gone.c.order_id).distinct().subquery("orders")
+    paid = select(func.coalesce(func.sum(cents(Payment.amount)), 0)).where(Payment.order_id == orders.c.order_id)
+    slips = select(func.coalesce(func.sum(_slip_amount()), 0)).where(CreditSlip.order_id == orders.c.order_id)
+    ended = exists(
+        select(1).where(
+            OrderHistory.order_id == orders.c.order_id,
+            OrderHistory.state_id.in_(states.all),
+            paid_before_entry(),
+        )
+    )
+    last_slip = select(func.max(CreditSlip.at)).where(CreditSlip.order_id == orders.c.order_id)
+    last_entry = select(func.max(OrderHistory.at)).where(
+        OrderHistory.order_id == orders.c.order_id, OrderHistory.state_id.in_(states.all), paid_before_entry()
+    )
+    totals = select(
+        orders.c.order_id,
+        paid.scalar_subquery().label("paid"),
+        slips.scalar_subquery().label("slips"),
+        ended.label("ended"),
+        last_slip.scalar_subquery().label("last_slip"),
+        last_entry.scalar_subquery().label("last_entry"),
+    )
+    totals = totals.offset(0).subquery("totals")  # each lookup once per order (see given_back)
+    amount = case((totals.c.ended, totals.c.paid), else_=_least(totals.c.paid, totals.c.slips))
+    last = case(
+        (totals.c.last_entry.is_(None), totals.c.last_slip),
+        (totals.c.last_slip.is_(None), totals.c.last_entry),
+        (totals.c.last_slip > totals.c.last_entry, totals.c.last_slip),
+        else_=totals.c.last_entry,
+    )
+    return select(totals.c.order_id, amount.label("amount"), last.label("at")).subquery("given_back_in_all")

@@ -15,6 +15,7 @@ from sqlalchemy import distinct, func, select
 
 from extensions import db
 from reports.period import Period
+from reports.readonly import report_queries
 from reports.refunds import CHARGEBACK, cents, given_back
 from reports.states import ending_states
 from shop.models import Order, Payment
@@ -90,6 +91,7 @@ class CurrencyReport:
 
 def revenue_report(period: Period, group_by: str) -> list[CurrencyReport]:
     """Return the report for period grouped by day, source or campaign (product: reports.products)."""
+    report_queries()
     if group_by == "product":
         from reports.products import product_report
 

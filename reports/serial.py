@@ -16,6 +16,7 @@ from extensions import db
 from pixelplus.hashing import hash_field
 from reports.csvfile import csv_text
 from reports.period import Period, PeriodError, bounded_int
+from reports.readonly import report_queries
 from reports.refunds import REFUND, given_back
 from reports.states import ending_states
 from shop.models import Customer, Order
@@ -49,6 +50,7 @@ def window_from(days_text: str | None, min_text: str | None) -> tuple[int, int]:
 
 def serial_refunders(days: int, minimum: int, today: date | None = None) -> list[SerialRefunder]:
     """Return the customers with at least minimum refunds in the last days days (today included)."""
+    report_queries()
     today = today or utcnow().date()
     gone = given_back(Period(today - timedelta(days=days - 1), today), ending_states())
     email = func.lower(func.trim(Customer.email))

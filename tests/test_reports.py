@@ -283,7 +283,7 @@ def test_csv_keeps_currencies_apart_and_neutralises_formulas(app, auth, client, 
 
 def _refund(app, order_id: int, days_ago: int) -> None:
     with app.app_context():
-        change_state(db.session.get(Order, order_id), state("PS_OS_REFUND"), at=at(days_ago))
+        change_state(db.session.get(Order, order_id), state("PS_OS_REFUND"), at=at(days_ago) if days_ago else None)
         db.session.commit()
 
 
