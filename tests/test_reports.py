@@ -244,8 +244,8 @@ def test_page_shows_each_currency_with_its_chart_and_the_definitions(app, auth, 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'data-currency="EUR"' in html and 'data-currency="USD"' in html
-    assert 'id="chart-EUR-data"' in html and "chart.umd.min.js" in html
-    assert "<script>alert(1)" not in html  # the label is escaped in the table and in the JSON island
+    assert 'id="chart-EUR-canvas" data-chart-spec=' in html and "chart.umd.min.js" in html
+    assert "<script>alert(1)" not in html  # the label is escaped in the table and in the chart's spec
     assert "never more than what was paid" in html.lower() or "never gives back more than was paid" in html
     nav = client.get("/admin/orders").get_data(as_text=True)
     assert 'href="/admin/reports/"' in nav
