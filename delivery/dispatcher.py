@@ -512,6 +512,39 @@ def requeue(event: OutboxEvent, now: datetime | None = None) -> None:
     request_wake()
 
 
+class NotWaiting(Exception):
+    """Only a pending event waiting for its next try can be tried now; the message says why not."""
+
+
+def retry_now(event: OutboxEvent, now: datetime | None = None) -> None:
+    """Make a pending event due at once instead of at its next try; the caller commits.
+
+    One conditional UPDATE: the row must still be pending and not in flight (no live lease), so a click
+    racing the dispatcher neither sends it twice nor revives a row that was sent or failed meanwhile.
+    The attempts and the delivery window are unchanged: this only moves the next try forward.
+    """
+    now = now or utcnow()
+    result = db.session.execute(
+        update(OutboxEvent)
+        .where(
+            OutboxEvent.id == event.id,
+            OutboxEvent.status == PENDING,
+            or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
+        )
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(event)
+    if result.rowcount != 1:
+        status = db.session.scalar(select(OutboxEvent.status).where(OutboxEvent.id == event.id))
+        if status == PENDING:
+            raise NotWaiting(f"event {event.id} is being sent right now")
+        raise NotWaiting(f"event {event.id} is {status}: only a pending event waits for a next try")
+    from delivery.worker import request_wake
+
+    request_wake()
+
+
 PURGE_CHUNK = 1000
 # What a purged event's payload becomes: its personal data is gone, the row itself stays (see purge_sent).
 PURGED_PAYLOAD = "{}"

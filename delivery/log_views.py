@@ -11,10 +11,11 @@ from wtforms import DateField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional, Regexp, ValidationError
 
 from core.access import protect_browser_blueprint, requires
+from core.csvsafe import csv_line
 from core.dbtypes import utcnow
 from core.forms import choice
 from core.inputs import DateInRange, id_arg
-from delivery import event_log
+from delivery import activity, dispatcher, event_log
 from delivery.dispatcher import NotFailed, requeue
 from delivery.jsontext import pretty
 from delivery.models import Decision, OutboxEvent
@@ -26,6 +27,9 @@ bp = Blueprint("delivery_log", __name__, url_prefix="/admin")
 protect_browser_blueprint(bp)
 
 PER_PAGE = ("25", "50", "100")
+# Where a list is, not what it holds: left out of the filter arguments.
+CURSOR_ARGS = ("before", "after", "page", "chart", "kind")
+CHART_UNITS = ("hour", "day")
 
 
 class LogFilterForm(FlaskForm):
@@ -73,6 +77,12 @@ class ResendForm(FlaskForm):
     submit = SubmitField("Resend")
 
 
+class RetryNowForm(FlaskForm):
+    """Try a pending event now rather than at its next try."""
+
+    submit = SubmitField("Retry now")
+
+
 def _filter_form(form_class):
     """Build a filter form from the query string, its destination choices from the registry, and check it."""
     form = form_class(formdata=request.args)
@@ -109,7 +119,7 @@ def _per_page(form) -> int:
 
 def _filter_args(filters) -> dict:
     """Return the query arguments that keep the current filters (for links and exports)."""
-    args = {key: value for key, value in request.args.items() if key not in ("before", "after") and value}
+    args = {key: value for key, value in request.args.items() if key not in CURSOR_ARGS and value}
     if filters.order_id is not None:
         args["order_id"] = filters.order_id
     return args
@@ -118,20 +128,79 @@ def _filter_args(filters) -> dict:
 @bp.get("/events")
 @requires("read")
 def events():
-    """List sent, pending and failed events, newest first, with filters and counts per status."""
+    """List sent, pending and failed events, newest first, with filters, counts per status and charts."""
     form, filters, per_page = _event_filters()
-    page = event_log.events_page(
-        filters, per_page, before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
-    )
     return render_template(
-        "delivery/log.html",
-        form=form,
-        filters=filters,
-        page=page,
-        counts=event_log.status_counts(filters),
-        args=_filter_args(filters),
-        resend_form=ResendForm(),
+        "delivery/log.html", form=form, **_log_live(filters, per_page), **_log_charts(filters), resend_form=ResendForm()
     )
+
+
+@bp.get("/events/live")
+@requires("read")
+def events_live():
+    """Serve the log's live part alone (htmx polls it on the first page): counts, the page of events, paging."""
+    _form, filters, per_page = _event_filters()
+    return render_template("delivery/_log_live.html", **_log_live(filters, per_page))
+
+
+@bp.get("/events/charts")
+@requires("read")
+def events_charts():
+    """Serve the log's charts alone (htmx refreshes them every 30 s)."""
+    _form, filters, _per_page = _event_filters()
+    return render_template("delivery/_log_charts.html", **_log_charts(filters))
+
+
+@bp.get("/events/activity.csv")
+@requires("read")
+def activity_csv():
+    """Download a chart's data as CSV: ?kind=status (events by status, ?chart=hour/day) or value (by currency)."""
+    _form, filters, _per_page = _event_filters()
+    charts = _log_charts(filters)
+    spec = charts["value_chart"] if request.args.get("kind") == "value" else charts["status_chart"]
+    lines = [csv_line([spec["x_title"], *(dataset["label"] for dataset in spec["datasets"])])]
+    for index, label in enumerate(spec["labels"]):
+        lines.append(csv_line([label, *(dataset["data"][index] for dataset in spec["datasets"])]))
+    return Response(
+        "".join(lines),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="events-chart.csv"', "Cache-Control": "no-store"},
+    )
+
+
+def _log_live(filters: event_log.EventFilter, per_page: int) -> dict:
+    """The log's live part: one keyset page, the counts per status, and where the page stands among all."""
+    before, after = id_arg(request.args, "before"), id_arg(request.args, "after")
+    page = event_log.events_page(filters, per_page, before=before, after=after)
+    counts = event_log.status_counts(filters)
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    return {
+        "filters": filters,
+        "page": page,
+        "counts": counts,
+        "args": _filter_args(filters),
+        "total": total,
+        "position": _position(total, per_page, first=before is None and after is None),
+    }
+
+
+def _log_charts(filters: event_log.EventFilter) -> dict:
+    unit = request.args.get("chart") if request.args.get("chart") in CHART_UNITS else "hour"
+    return {
+        "chart_unit": unit,
+        "chart_args": _filter_args(filters),
+        "status_chart": activity.events_by_status(filters, unit),
+        "value_chart": activity.value_by_currency(filters),
+    }
+
+
+def _position(total: int, per_page: int, first: bool) -> dict:
+    """Page N of M: the keyset cursor says where a page starts; its number travels in the links (?page=)."""
+    pages = max(1, -(-total // per_page))
+    number = 1 if first else request.args.get("page", type=int)
+    if number is not None:
+        number = min(max(number, 1), pages)
+    return {"number": number, "pages": pages}
 
 
 @bp.get("/events/export.csv")
@@ -172,15 +241,50 @@ def event(event_id: int):
         states = {s.id: s.name for s in db.session.scalars(select(OrderState).where(OrderState.id.in_(ids)))}
     return render_template(
         "delivery/event.html",
-        event=outbox_event,
+        **_event_live(outbox_event),
         payload=pretty(outbox_event.payload_json),
-        response=pretty(outbox_event.response_json),
-        attempts=outbox_event.attempt_rows,
-        pretty=pretty,
         decision=decision,
         states=states,
-        resend_form=ResendForm(),
     )
+
+
+@bp.get("/events/<int:event_id>/live")
+@requires("read")
+def event_live(event_id: int):
+    """Serve the event page's live part alone: status, next try, attempts and their timeline."""
+    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
+    return render_template("delivery/_event_live.html", **_event_live(outbox_event))
+
+
+@bp.post("/events/<int:event_id>/retry-now")
+@requires("events.resend")
+def retry_now(event_id: int):
+    """Try a pending event now instead of at its next try (same event, same attempts count)."""
+    outbox_event = db.session.get(OutboxEvent, event_id) or abort(404)
+    if not RetryNowForm().validate_on_submit():
+        flash("The form expired: reload the page and try again.", "danger")
+        return redirect(url_for(".event", event_id=event_id))
+    try:
+        dispatcher.retry_now(outbox_event)
+    except dispatcher.NotWaiting as error:
+        db.session.rollback()
+        flash(f"Not retried: {error}.", "warning")
+        return redirect(url_for(".event", event_id=event_id))
+    db.session.commit()
+    flash(f"Event {outbox_event.event_id} will be tried now.", "success")
+    return redirect(url_for(".event", event_id=event_id))
+
+
+def _event_live(outbox_event: OutboxEvent) -> dict:
+    return {
+        "event": outbox_event,
+        "response": pretty(outbox_event.response_json),
+        "attempts": outbox_event.attempt_rows,
+        "timeline": activity.attempt_timeline(outbox_event),
+        "pretty": pretty,
+        "resend_form": ResendForm(),
+        "retry_form": RetryNowForm(),
+    }
 
 
 @bp.post("/events/<int:event_id>/resend")
@@ -215,9 +319,9 @@ def decisions():
         order_reference=(_valid(form.reference) or "").strip().upper() or None,
         order_id=id_arg(request.args, "order_id"),
     )
-    page = event_log.decisions_page(
-        filters, _per_page(form), before=id_arg(request.args, "before"), after=id_arg(request.args, "after")
-    )
+    before, after = id_arg(request.args, "before"), id_arg(request.args, "after")
+    page = event_log.decisions_page(filters, _per_page(form), before=before, after=after)
+    total = event_log.decision_count(filters)
     order_ids = {d.order_id for d in page.items}
     state_ids = {d.old_state_id for d in page.items} | {d.new_state_id for d in page.items}
     orders = {o.id: o.reference for o in db.session.scalars(select(Order).where(Order.id.in_(order_ids)))}
@@ -227,6 +331,8 @@ def decisions():
         form=form,
         filters=filters,
         page=page,
+        total=total,
+        position=_position(total, _per_page(form), first=before is None and after is None),
         orders=orders,
         states=states,
         args=_filter_args(filters),

@@ -49,6 +49,7 @@
         borderColor: color,
         borderWidth: spec.type === "line" ? 2 : 0,
         pointRadius: spec.type === "line" ? 2 : undefined,
+        minBarLength: spec.type === "line" ? undefined : 2,  // a zero-length bar (a 0 ms refusal) still shows
         fill: false
       };
     });

@@ -84,7 +84,7 @@ def test_admin_refunds_one_line_then_partially_refunded_reports_the_slip_and_ref
     event_row.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name="Refund")).to_be_visible()
     expect(page.locator("dt:has-text('Value') + dd")).to_have_text(shown)
-    reload_until(page, page.locator("h1 .badge"), "sent")
+    reload_until(page, page.locator("#event-status .badge"), "sent")
     assert accessibility_problems(page) == []
     screenshot(page, "journey2-refund-event")
 

@@ -98,7 +98,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         # The tester finds the event pending, with its failed attempts.
         event_id = _open_event_of(tester, site, first)
         reload_until(tester, tester.locator(".attempt").first, "transient")
-        expect(tester.locator("h1 .badge")).to_have_text("pending")
+        expect(tester.locator("#event-status .badge")).to_have_text("pending")
         expect(tester.locator("#last-error")).to_contain_text("attempt")
         expect(tester.get_by_role("button", name="Resend with the same event_id")).to_have_count(0)
         screenshot(tester, "journey4-event-pending")
@@ -109,7 +109,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         expect(tester.get_by_text("Faults cleared: the sandbox answers normally.")).to_be_visible()
         expect(tester.locator("#faults")).to_contain_text("No fault: the sandbox answers normally.")
         assert _open_event_of(tester, site, first) == event_id
-        reload_until(tester, tester.locator("h1 .badge"), "sent")
+        reload_until(tester, tester.locator("#event-status .badge"), "sent")
         expect(tester.locator("h1")).to_contain_text(event_id)
 
         # Its payload and the sandbox's answer.
@@ -144,14 +144,14 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         _open_order(admin, site, second)
         _change_status(admin, "Refunded")
         failed_id = _open_event_of(tester, site, second)
-        reload_until(tester, tester.locator("h1 .badge"), "failed")
+        reload_until(tester, tester.locator("#event-status .badge"), "failed")
         expect(tester.locator("#last-error")).to_contain_text("190")
         tester.goto(f"{site.url}/admin/events?status=failed")
         expect(tester.locator("#events-table tbody tr[data-event-id]")).to_have_count(1)
         assert _open_event_of(admin, site, second) == failed_id
         admin.get_by_role("button", name="Resend with the same event_id").click()
         expect(admin.get_by_text(f"Event {failed_id} is queued again with the same event_id.")).to_be_visible()
-        reload_until(admin, admin.locator("h1 .badge"), "sent")
+        reload_until(admin, admin.locator("#event-status .badge"), "sent")
         expect(admin.locator("h1")).to_contain_text(failed_id)
         with site.app.app_context():
             events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_reference == second)).all()

@@ -1,0 +1,119 @@
+"""The sent-events log's charts: events per hour or day by status, reported value per day by currency,
+and one event's attempt timeline. Each returns a chart spec for static/js/charts.js (its data is also the
+table beside the chart and the CSV export)."""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from core.buckets import bucket, bucket_keys
+from core.dbtypes import utcnow
+from delivery.event_log import EventFilter
+from delivery.models import FAILED, PENDING, SENT, OutboxEvent
+from extensions import db
+
+# How far back each granularity looks.
+SPANS = {"hour": timedelta(hours=48), "day": timedelta(days=30)}
+STATUS_COLORS = {SENT: "#009E73", PENDING: "#E69F00", FAILED: "#D55E00"}
+OUTCOME_COLORS = {"sent": "#009E73", "transient": "#E69F00", "split": "#56B4E9", "permanent": "#D55E00"}
+OTHER_OUTCOME_COLOR = "#CC79A7"
+
+
+def events_by_status(filters: EventFilter, unit: str = "hour", now: datetime | None = None) -> dict:
+    """Return events created per hour (48 h) or day (30 days), stacked by their status now."""
+    now = now or utcnow()
+    since = now - SPANS[unit] + _step(unit)
+    when = bucket(OutboxEvent.created_at, unit, db.engine.dialect.name)
+    query = (
+        select(when, OutboxEvent.status, func.count())
+        .where(OutboxEvent.created_at >= _floor(since, unit), *filters.conditions())
+        .group_by(when, OutboxEvent.status)
+    )
+    keys = bucket_keys(since, now, unit)
+    counts = {status: dict.fromkeys(keys, 0) for status in STATUS_COLORS}
+    for key, status, count in db.session.execute(query):
+        if status in counts and key in counts[status]:
+            counts[status][key] = count
+    return {
+        "type": "bar",
+        "stacked": True,
+        "labels": [_label(key, unit) for key in keys],
+        "x_title": f"{unit} (UTC)",
+        "y_title": "events",
+        "datasets": [
+            {"label": status.capitalize(), "data": list(values.values()), "color": STATUS_COLORS[status]}
+            for status, values in counts.items()
+        ],
+    }
+
+
+def value_by_currency(filters: EventFilter, now: datetime | None = None) -> dict:
+    """Return the value the destinations acknowledged per day (30 days), one line per currency.
+
+    Test events are left out (they report nothing), and currencies are never added together.
+    """
+    now = now or utcnow()
+    since = now - SPANS["day"] + _step("day")
+    day = bucket(OutboxEvent.created_at, "day", db.engine.dialect.name)
+    query = (
+        select(day, OutboxEvent.currency, func.sum(OutboxEvent.value))
+        .where(
+            OutboxEvent.created_at >= _floor(since, "day"),
+            OutboxEvent.status == SENT,
+            OutboxEvent.test_event_code.is_(None),
+            OutboxEvent.value.is_not(None),
+            *filters.conditions(with_status=False),
+        )
+        .group_by(day, OutboxEvent.currency)
+    )
+    keys = bucket_keys(since, now, "day")
+    per_currency: dict[str, dict[str, float]] = {}
+    for key, currency, amount in db.session.execute(query):
+        if key in keys:
+            # The sum keeps the Money type (a Decimal); the chart wants a number with two decimals.
+            per_currency.setdefault(currency or "?", dict.fromkeys(keys, 0.0))[key] = float(amount or 0)
+    return {
+        "type": "line",
+        "labels": [_label(key, "day") for key in keys],
+        "x_title": "day (UTC)",
+        "y_title": "value",
+        "datasets": [
+            {"label": currency, "data": list(values.values())} for currency, values in sorted(per_currency.items())
+        ],
+    }
+
+
+def attempt_timeline(event: OutboxEvent) -> dict:
+    """Return one event's attempts in order: each try's duration, coloured by its outcome."""
+    attempts = list(event.attempt_rows)
+    outcomes = list(dict.fromkeys(attempt.outcome for attempt in attempts))
+    return {
+        "type": "bar",
+        "stacked": True,
+        "labels": [f"#{number} {attempt.at:%H:%M:%S}" for number, attempt in enumerate(attempts, start=1)],
+        "x_title": "attempt (UTC)",
+        "y_title": "duration (ms)",
+        "datasets": [
+            {
+                "label": outcome,
+                "data": [attempt.duration_ms or 0 if attempt.outcome == outcome else None for attempt in attempts],
+                "color": OUTCOME_COLORS.get(outcome, OTHER_OUTCOME_COLOR),
+            }
+            for outcome in outcomes
+        ],
+    }
+
+
+def _step(unit: str) -> timedelta:
+    return timedelta(hours=1) if unit == "hour" else timedelta(days=1)
+
+
+def _floor(moment: datetime, unit: str) -> datetime:
+    moment = moment.replace(minute=0, second=0, microsecond=0)
+    return moment if unit == "hour" else moment.replace(hour=0)
+
+
+def _label(key: str, unit: str) -> str:
+    # "2026-11-29 11:00" → "29 Nov 11:00"; "2026-11-29" → "29 Nov"
+    moment = datetime.strptime(key, "%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d")
+    return f"{moment.day} {moment:%b %H:%M}" if unit == "hour" else f"{moment.day} {moment:%b}"
