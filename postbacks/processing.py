@@ -120,12 +120,28 @@ def _refund(postback: Postback) -> str:
     if amount > left:
         raise Refused(f"the amount {amount} is more than what is left to refund on order {order.reference} ({left})")
 
-    slip = issue_amount_credit_slip(order, amount, reason=postback.reason)
-    postback.credit_slip_id, postback.refunded = slip.id, amount
-    done = f"credit slip #{slip.id} of {amount} {order.currency}"
+    final = postback.kind == CHARGEBACK or amount == left
+    try:
+        with db.session.begin_nested():
+            slip = issue_amount_credit_slip(order, amount)
+    except RefundRefused as refusal:
+        # PrestaShop refunds lines by the unit: once every unit and the shipping carry a refund, money still
+        # left on the order fits no credit slip. A merchant would set Refunded; so do we, for what is left.
+        if not final:
+            raise Refused(
+                f"{refusal}: no credit slip can carry {amount} on order {order.reference}; "
+                f"a postback for all that is left ({left}) moves it to Refunded"
+            ) from None
+        slip = None
+    postback.refunded = amount
+    if slip is not None:
+        postback.credit_slip_id = slip.id
+        done = f"credit slip #{slip.id} of {amount} {order.currency}"
+    else:
+        done = f"{amount} {order.currency} refunded without a credit slip (no unit or shipping left to carry it)"
     if postback.kind == CHARGEBACK:
         new_state = chargeback_state()
-    elif amount == left:
+    elif final:
         new_state = OrderState.by_key(REFUND_KEY)
     else:
         return done

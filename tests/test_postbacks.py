@@ -427,25 +427,49 @@ def test_the_process_command_processes_what_is_queued(app, client, token, paid_o
     assert order_facts(app, paid_order)["refunded"] == Decimal("5.00")
 
 
-def test_the_amount_is_spread_over_the_lines_then_the_shipping(app, client, api, token, paid_order):
-    # 50.00 = both T-shirts (2 × 23.88 = 47.76) + 2.24 of the mug (no whole mug yet).
+def test_the_amount_goes_to_whole_units_then_the_shipping_then_part_of_a_line(app, client, api, token, paid_order):
+    # 50.00 = both T-shirts (2 × 23.88 = 47.76), no whole mug (11.40 > 2.24), so 2.24 of the shipping.
     send(client, token, cid=CLICK, amount="50.00", txid="S-1")
     process(app)
     (slip,) = api.get(f"/api/orders/{paid_order}").json["credit_slips"]
-    assert slip["total_products_tax_incl"] == "50.00" and slip["total_shipping_tax_incl"] == "0.00"
-    # Tax excluded at each line's rate: 47.76 × 19.90 / 23.88 = 39.80; 2.24 × 9.50 / 11.40 = 1.87 (1.8666…).
-    assert slip["total_products_tax_excl"] == "41.67"
+    assert (slip["total_products_tax_incl"], slip["total_shipping_tax_incl"]) == ("47.76", "2.24")
+    # Tax excluded: 2 × 19.90 = 39.80 for the T-shirts; 2.24 / 1.20 = 1.87 (1.8666…) for the shipping.
+    assert (slip["total_products_tax_excl"], slip["total_shipping_tax_excl"]) == ("39.80", "1.87")
     lines = api.get(f"/api/orders/{paid_order}").json["lines"]
     assert [line["refunded_quantity"] for line in lines] == [2, 0]
-    # The rest, 17.56 = the mug's 9.16 left + the shipping 8.40 (7.00 without tax): the order is Refunded.
+    # The rest, 17.56 = the mug 11.40 + the shipping left 6.16 (7.00 - 1.87 = 5.13 without tax): Refunded.
     send(client, token, cid=CLICK, amount="17.56", txid="S-2")
     process(app)
     order = api.get(f"/api/orders/{paid_order}").json
     second = order["credit_slips"][1]
-    assert (second["total_products_tax_incl"], second["total_shipping_tax_incl"]) == ("9.16", "8.40")
-    assert second["total_shipping_tax_excl"] == "7.00"
+    assert (second["total_products_tax_incl"], second["total_shipping_tax_incl"]) == ("11.40", "6.16")
+    assert second["total_shipping_tax_excl"] == "5.13"
     assert [line["refunded_quantity"] for line in order["lines"]] == [2, 1]
     assert order["current_state"]["key"] == "PS_OS_REFUND"
+
+
+def test_cents_after_the_shipping_come_from_part_of_a_line(app, client, api, token, paid_order):
+    # 59.00 = 2 T-shirts 47.76 + the shipping 8.40, then 2.84 of the mug (one unit counted, as PrestaShop does).
+    send(client, token, cid=CLICK, amount="59.00", txid="P-1")
+    process(app)
+    order = api.get(f"/api/orders/{paid_order}").json
+    (slip,) = order["credit_slips"]
+    assert (slip["total_products_tax_incl"], slip["total_shipping_tax_incl"]) == ("50.60", "8.40")
+    assert [line["refunded_quantity"] for line in order["lines"]] == [2, 1]
+    # 67.56 - 59.00 = 8.56 is left, but every unit and the shipping carry a refund: no slip can take part of it.
+    send(client, token, cid=CLICK, amount="5.00", txid="P-2")
+    # All that is left moves the order to Refunded, as a merchant would, without a slip.
+    send(client, token, cid=CLICK, amount="8.56", txid="P-3")
+    process(app)
+    rows = postbacks(app)
+    assert [p.status for p in rows] == [PROCESSED, REFUSED, PROCESSED]
+    assert "a postback for all that is left (8.56) moves it to Refunded" in rows[1].outcome
+    assert rows[2].outcome == "8.56 EUR refunded without a credit slip (no unit or shipping left to carry it); " + (
+        "order moved to Refunded"
+    )
+    assert rows[2].refunded == Decimal("8.56") and rows[2].credit_slip_id is None
+    facts = order_facts(app, paid_order)
+    assert facts["state"] == "PS_OS_REFUND" and facts["slips"] == 1
 
 
 def test_refused_calls_are_throttled_per_client_and_good_ones_never_count(app_config, make_order, staff):
