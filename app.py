@@ -168,4 +168,3 @@ def _json_errors_under_api(app: Flask) -> None:
 
     app.register_error_handler(404, handler)
     app.register_error_handler(405, handler)
-    app.register_error_handler(413, handler)

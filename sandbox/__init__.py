@@ -9,6 +9,8 @@ Settings (all optional, read from the environment as FLASK_<KEY>):
 - SANDBOX_HANG_MS: how long a `timeout` fault holds a request (default 3000).
 - SANDBOX_GOOGLEADS_TOKENS: the bearer tokens the Google Ads sandbox accepts (set by app.py).
 - SANDBOX_GOOGLEADS_VERSIONS: the Google Ads API versions served (default v24, v25, v26).
+- SANDBOX_MAX_BODY_BYTES: the largest Graph request body taken (default 4 MiB; Meta publishes no figure,
+  and 1,000 events of a few KB each fit); a larger one is refused with 413 and stores nothing.
 GA4 (sandbox/ga4/) and Google Ads (sandbox/googleads/) have their own subpackages.
 """
 
@@ -62,6 +64,8 @@ def _configure(app: Flask) -> None:
     config.setdefault("SANDBOX_REJECT_NEGATIVE_VALUE", True)
     config.setdefault("SANDBOX_FUTURE_SKEW_SECONDS", 60)
     config.setdefault("SANDBOX_HANG_MS", 3000)
+    config.setdefault("SANDBOX_MAX_BODY_BYTES", 4 * 1024 * 1024)
+    config["SANDBOX_MAX_BODY_BYTES"] = int(config["SANDBOX_MAX_BODY_BYTES"])
     versions = config["SANDBOX_VERSIONS"]
     if isinstance(versions, str):
         versions = json.loads(versions) if versions.strip().startswith("[") else versions.split(",")

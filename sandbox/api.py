@@ -57,7 +57,7 @@ def received():
 
 
 @bp.delete("/received")
-@requires("sandbox")
+@requires("sandbox.manage")
 def forget_received():
     """Forget every received event and error answer."""
     events, errors = forget_everything()

@@ -12,10 +12,11 @@ from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 from core.access import protect_api_blueprint, public
+from core.busy import is_busy
 from core.dbtypes import utcnow
 from extensions import db
 from sandbox import graph_errors
-from sandbox.faults import draw_fault
+from sandbox.faults import Fault, draw_fault
 from sandbox.graph_errors import GraphError, fbtrace_id
 from sandbox.parsing import parse_events_request
 from sandbox.receiver import accept_events, record_error
@@ -28,6 +29,14 @@ protect_api_blueprint(bp)  # deny by default: every view here declares @public
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
+@bp.before_request
+def _body_limit():
+    """Take bodies up to the sandbox's own limit (not the shop's), form fields included."""
+    limit = current_app.config["SANDBOX_MAX_BODY_BYTES"]
+    request.max_content_length = limit
+    request.max_form_memory_size = limit
+
+
 @bp.route("/<version>/<pixel_id>/events", methods=ALL_METHODS)
 @public
 def events(version: str, pixel_id: str):
@@ -37,7 +46,8 @@ def events(version: str, pixel_id: str):
     injected = False
     served = None
     try:
-        fault = draw_fault()
+        # Only requests to a registered pixel use up a tester's faults, never a stranger's.
+        fault = draw_fault() if pixel_id in current_app.config["SANDBOX_PIXELS"] else Fault()
         if fault.latency_ms or fault.hang_ms:
             time.sleep((fault.latency_ms + fault.hang_ms) / 1000)
         now = utcnow()
@@ -78,8 +88,11 @@ def _http_error(error: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception):
-    current_app.logger.exception("sandbox graph request failed")
     db.session.rollback()
+    if is_busy(error):  # another writer holds the database: a 503, which a client retries
+        answer = graph_errors.server_error(503, "sandbox database busy")
+        return _error_answer(answer, fbtrace_id(), None, None, False)
+    current_app.logger.exception("sandbox graph request failed")
     answer = graph_errors.server_error(500, f"sandbox failure: {type(error).__name__}")
     return _error_answer(answer, fbtrace_id(), None, None, False)
 

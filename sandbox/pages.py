@@ -139,7 +139,7 @@ def clear_faults_page():
 
 
 @bp.post("/received/clear")
-@requires("sandbox")
+@requires("sandbox.manage")
 def forget_received_page():
     """Forget every received event and error answer."""
     if ConfirmForm().validate_on_submit():

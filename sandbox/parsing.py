@@ -5,11 +5,11 @@ event; a hand-written client posts a JSON body with `data` as an array of object
 so is `access_token` in the query string or in the body.
 """
 
-import json
 from dataclasses import dataclass
 
 from flask import Request
 
+from core.inputs import strict_loads
 from sandbox.graph_errors import GraphError, data_not_array, missing_data, path_of, schema_error
 
 
@@ -45,7 +45,7 @@ def _body_params(request: Request) -> dict:
     if not body.strip():
         return {}
     try:
-        params = json.loads(body)
+        params = strict_loads(body)
     except ValueError as error:
         raise GraphError(
             400, "(#100) The request body is not valid JSON", "OAuthException", 100, reason=f"malformed JSON: {error}"
@@ -61,7 +61,7 @@ def events_of(raw) -> list:
         raise missing_data()
     if isinstance(raw, str):
         try:
-            raw = json.loads(raw)
+            raw = strict_loads(raw)
         except ValueError:
             raise data_not_array() from None
     if not isinstance(raw, list):
@@ -72,7 +72,7 @@ def events_of(raw) -> list:
     for index, item in enumerate(raw):
         if isinstance(item, str):
             try:
-                item = json.loads(item)
+                item = strict_loads(item)
             except ValueError:
                 raise schema_error(f"The parameter {path_of('data', index)} is not a valid JSON object") from None
         events.append(item)

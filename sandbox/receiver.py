@@ -79,7 +79,7 @@ def record_error(
         ErrorAnswer(
             at=now,
             pixel_id=(pixel_id or "")[:64] or None,
-            test_event_code=test_event_code,
+            test_event_code=(test_event_code or "")[:100] or None,  # an anonymous caller's text, kept short
             http_status=error.status,
             code=error.code,
             error_subcode=error.error_subcode,

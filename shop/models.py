@@ -15,13 +15,26 @@ from extensions import db
 
 ROLES = ("superadmin", "admin", "merchant", "tester")
 
-# What each role may do. "read" is every back-office page that only shows something.
+# What each role may do. "read" is every back-office page that only shows something; "sandbox.manage"
+# wipes what the sandbox received (testers only watch it and inject faults).
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "superadmin": frozenset(
-        {"read", "orders", "settings", "settings.view", "events.resend", "sandbox", "staff", "reports"}
+        {
+            "read",
+            "orders",
+            "settings",
+            "settings.view",
+            "events.resend",
+            "sandbox",
+            "sandbox.manage",
+            "staff",
+            "reports",
+        }
     ),
     "admin": frozenset({"read", "orders"}),
-    "merchant": frozenset({"read", "settings", "settings.view", "events.resend", "sandbox", "reports"}),
+    "merchant": frozenset(
+        {"read", "settings", "settings.view", "events.resend", "sandbox", "sandbox.manage", "reports"}
+    ),
     "tester": frozenset({"read", "settings.view", "sandbox", "reports"}),
 }
 

@@ -452,7 +452,9 @@ def test_received_lists_everything_oldest_first_with_filters(client, api):
 def test_delete_received_forgets_everything(client, api, app):
     send(client, [refund()])
     send(client, [refund()], token="EAABwrong")
-    response = api.delete("/sandbox/api/received", role="tester")
+    assert api.delete("/sandbox/api/received", role="tester").status_code == 403  # testers only watch
+    assert len(stored(app)) == 1
+    response = api.delete("/sandbox/api/received", role="merchant")
     assert response.get_json() == {"deleted_events": 1, "deleted_errors": 1}
     assert api.get("/sandbox/api/received", role="tester").get_json() == []
 
@@ -550,6 +552,9 @@ def test_the_page_refuses_invalid_faults_with_a_message(client, auth, api):
 def test_the_page_forgets_received_events(client, auth, app):
     send(client, [refund()])
     auth.login("tester")
+    assert "Forget received events" not in client.get("/sandbox/").get_data(as_text=True)
+    assert client.post("/sandbox/received/clear").status_code == 403 and len(stored(app)) == 1
+    auth.login("merchant")
     client.post("/sandbox/received/clear")
     assert stored(app) == []
     assert "Forgot 1 received events" in client.get("/sandbox/").get_data(as_text=True)
