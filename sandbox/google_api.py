@@ -72,7 +72,7 @@ def clear_faults(segment: str):
 
 
 @bp.delete("/<segment>/received")
-@requires("sandbox")
+@requires("sandbox.manage")
 def forget_received(segment: str):
     """Forget what the service received (Google Ads: also the adjustments applied to its conversions)."""
     model = RECEIVED_MODELS[_service(segment)]

@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from core.access import protect_browser_blueprint, requires
 from core.dbtypes import utcnow
+from core.inputs import page_number
 from extensions import db
 from sandbox.ga4.models import Ga4Hit
 from sandbox.google_api import conversion_problem
@@ -23,7 +24,7 @@ PAGES = {"ga4": "sandbox_google.ga4", "google_ads": "sandbox_google.googleads"}
 def ga4():
     """List what the GA4 sandbox received, newest first."""
     page = db.paginate(
-        select(Ga4Hit).order_by(Ga4Hit.id.desc()), page=request.args.get("page", 1, type=int), per_page=PER_PAGE
+        select(Ga4Hit).order_by(Ga4Hit.id.desc()), page=request.args.get("page", 1, type=page_number), per_page=PER_PAGE
     )
     return render_template("sandbox/ga4.html", page=page, **_faults("ga4"))
 
@@ -34,7 +35,7 @@ def googleads():
     """List the adjustments the Google Ads sandbox received, newest first, and how many conversions it knows."""
     page = db.paginate(
         select(AdsAdjustment).order_by(AdsAdjustment.id.desc()),
-        page=request.args.get("page", 1, type=int),
+        page=request.args.get("page", 1, type=page_number),
         per_page=PER_PAGE,
     )
     known = db.session.scalar(select(func.count()).select_from(AdsConversion))

@@ -31,7 +31,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from core.inputs import DateInRange
+from core.inputs import MAX_ID, DateInRange, whole_number
 from extensions import db
 from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
@@ -69,10 +69,11 @@ class IdListField(Field):
                 part = part.strip()
                 if not part:
                     continue
-                if not part.isdigit():
+                try:
+                    self.data.append(whole_number(part, lo=1))
+                except ValueError:
                     self.data = []
-                    raise ValueError("Order ids must be whole numbers.")
-                self.data.append(int(part))
+                    raise ValueError("Order ids must be whole numbers (ids of orders).") from None
 
 
 class OrderFilterForm(FlaskForm):
@@ -138,10 +139,12 @@ class BulkConfirmForm(FlaskForm):
     """The confirmation of a bulk status change: the exact orders shown and the target state."""
 
     order_ids = IdListField("Orders", validators=[DataRequired(message="No orders to change.")])
-    state_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    state_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, MAX_ID)])
     confirm = SubmitField("Confirm")
 
     def validate_state_id(self, field):
+        if field.errors:  # out of range: never ask the database
+            return
         if db.session.get(OrderState, field.data) is None:
             raise ValidationError("This order state no longer exists.")
 
