@@ -333,9 +333,9 @@ PAGE_INPUTS = [
     ("/admin/orders/9223372036854775808", 404, None),
     ("/admin/pixelplus/events?date_to=9999-12-31", 200, "Choose a date between 1970-01-01 and 9998-12-31."),
     ("/admin/pixelplus/events?order_id=" + "1" + "0" * 30, 400, "order_id must be an id"),
-    ("/admin/pixelplus/events/export.csv?order_id=" + "1" + "0" * 30, 400, "order_id must be an id"),
-    ("/admin/pixelplus/events/export.csv?date_to=9999-12-31", 200, None),
-    ("/admin/pixelplus/decisions?before=9223372036854775808", 400, "before must be an id"),
+    ("/admin/events/export.csv?order_id=" + "1" + "0" * 30, 400, "order_id must be an id"),
+    ("/admin/events/export.csv?date_to=9999-12-31", 200, None),
+    ("/admin/decisions?before=9223372036854775808", 400, "before must be an id"),
     ("/sandbox/?page=9223372036854775808", 200, None),
     ("/admin/orders/export.csv?date_to=9999-12-31", 200, None),
 ]
@@ -344,7 +344,7 @@ PAGE_INPUTS = [
 def test_pages_answer_hostile_filters_with_a_form_error_or_a_4xx(client, auth, shop_state):
     auth.login("superadmin")
     for path, status, expected in PAGE_INPUTS:
-        response = client.get(path)
+        response = client.get(path, follow_redirects=True)  # the log's old addresses redirect to delivery's
         assert response.status_code == status, f"{path}: {response.get_data(as_text=True)[:300]}"
         if expected:
             assert expected in response.get_data(as_text=True), path
