@@ -35,6 +35,10 @@ FIELD_NAMES = [
     "test_event_code",
     "trigger_state_ids",
     "value_tax_incl",
+    "trigger_kinds",
+    "action_source",
+    "test_mode_minutes",
+    "ldu",
     "data",
     "event_name",
     "event_id",
@@ -146,6 +150,11 @@ form_fields = [
     "value_tax_incl",
     "value_shipping_incl",
     "content_id_source",
+    "test_mode_minutes",
+    "action_source",
+    "ldu",
+    "kind_6",
+    "kind_7",
     "submit",
 ]
 
