@@ -54,6 +54,9 @@ class Destination:
     window: Callable[[object], datetime]  # given the outbox row, when delivering it stops making sense
     batch_size: int = 1
     retry_schedule: Sequence[float] | None = None  # floors in seconds; None: the service's default
+    # Whether the module is switched on now (its settings, read when called); None: always. Reports show
+    # only enabled destinations in the reconciliation.
+    enabled: Callable[[], bool] | None = None
 
 
 def register_destination(app: Flask, destination: Destination) -> None:

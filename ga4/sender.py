@@ -31,6 +31,11 @@ def _load_settings():
     return load_settings()
 
 
+def _enabled() -> bool:
+    """Whether the module is switched on (its settings)."""
+    return bool(_load_settings().enabled)
+
+
 def delivery_window(row) -> datetime:
     """Return when delivering the row stops making sense: 30 days after it was recorded."""
     return row.created_at + WINDOW
@@ -45,6 +50,7 @@ def register(app: Flask) -> None:
             display_name="GA4 Measurement Protocol",
             sender=Ga4Sender,
             window=delivery_window,
+            enabled=_enabled,
             batch_size=BATCH_SIZE,
         ),
     )

@@ -30,6 +30,11 @@ def _load_settings():
     return load_settings()
 
 
+def _enabled() -> bool:
+    """Whether the module is switched on (its settings)."""
+    return bool(_load_settings().enabled)
+
+
 def delivery_window(row) -> datetime:
     """Return when Google stops accepting the adjustment: 54 days after the purchase."""
     from shop.models import Order
@@ -47,6 +52,7 @@ def register(app: Flask) -> None:
             display_name="Google Ads adjustments",
             sender=AdsSender,
             window=delivery_window,
+            enabled=_enabled,
             batch_size=BATCH_SIZE,
         ),
     )

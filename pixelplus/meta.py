@@ -38,6 +38,11 @@ def _load_settings():
     return load_settings()
 
 
+def _enabled() -> bool:
+    """Whether the module is switched on (its settings)."""
+    return bool(_load_settings().enabled)
+
+
 def delivery_window(row) -> datetime:
     """Return when Meta stops accepting the outbox row's event: event_time + 7 days (62 for physical_store)."""
     payload = row.payload
@@ -59,6 +64,7 @@ def register(app: Flask) -> None:
             display_name="Meta Conversions API",
             sender=MetaCapiSender,
             window=delivery_window,
+            enabled=_enabled,
             batch_size=MetaCapiSender.batch_size,
         ),
     )

@@ -5,8 +5,9 @@ from flask import Blueprint, jsonify, request
 from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, register_json_errors
 from extensions import csrf
-from reports.definitions import DEFINITIONS
-from reports.period import PeriodError, grouping_from, period_from
+from reports.definitions import DEFINITIONS, RECONCILIATION_DEFINITIONS
+from reports.period import PeriodError, bounded_int, flag_from, grouping_from, period_from
+from reports.reconciliation import reconcile
 from reports.revenue import revenue_report
 from reports.serial import serial_refunders, window_from
 
@@ -61,5 +62,38 @@ def serial():
                 }
                 for customer in serial_refunders(days, minimum)
             ],
+        }
+    )
+
+
+@bp.get("/reconciliation")
+@requires("reports")
+def reconciliation():
+    """Per order, what the shop gave back and what each enabled destination was told, with totals."""
+    period = _checked(lambda: period_from(request.args.get("from"), request.args.get("to")))
+    mismatches = _checked(lambda: flag_from("mismatches", request.args.get("mismatches")))
+    limit = _checked(lambda: bounded_int("limit", request.args.get("limit"), 200, 1, 1000))
+    page = _checked(lambda: bounded_int("page", request.args.get("page"), 1, 1, 1_000_000))
+    result = reconcile(period, mismatches_only=mismatches)
+    shown = result.orders[(page - 1) * limit : page * limit]
+    return jsonify(
+        {
+            "from": period.first.isoformat(),
+            "to": period.last.isoformat(),
+            "mismatches_only": mismatches,
+            "destinations": result.destinations,
+            "orders_total": len(result.orders),
+            "mismatches": result.mismatches,
+            "page": page,
+            "limit": limit,
+            "orders": [order.as_json() for order in shown],
+            "totals": {
+                currency: {
+                    "refunded": f"{result.refunded[currency]:.2f}",
+                    "destinations": {name: told.as_json() for name, told in sums.items()},
+                }
+                for currency, sums in sorted(result.totals.items())
+            },
+            "definitions": RECONCILIATION_DEFINITIONS,
         }
     )

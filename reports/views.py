@@ -1,11 +1,13 @@
 """The reports' back-office pages: revenue and refunds, reconciliation, serial refunders."""
 
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from core.access import protect_browser_blueprint, requires
+from extensions import db
 from reports.csvfile import revenue_csv
-from reports.definitions import DEFINITIONS
-from reports.period import GROUPINGS, PeriodError, grouping_from, period_from
+from reports.definitions import DEFINITIONS, RECONCILIATION_DEFINITIONS
+from reports.period import GROUPINGS, PeriodError, bounded_int, flag_from, grouping_from, period_from
+from reports.reconciliation import enabled_destinations, reconcile, resendable, send_missing
 from reports.revenue import CurrencyReport, revenue_report
 from reports.serial import WINDOWS, audience_csv, serial_refunders, window_from
 
@@ -133,3 +135,79 @@ def serial_audience():
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="serial-refunders-{days}d-min{minimum}.csv"'},
     )
+
+
+def _reconciliation_args(source) -> tuple:
+    """Read period, mismatches-only, order and destination from source (query or form); errors by field."""
+    errors: dict[str, str] = {}
+    values = {}
+    readers = {
+        "period": lambda: period_from(source.get("from"), source.get("to")),
+        "mismatches": lambda: flag_from("mismatches", source.get("mismatches")),
+        "order_id": lambda: bounded_int("order_id", source.get("order_id"), 0, 1, 2**62) or None,
+        "destination": lambda: _destination(source.get("destination")),
+    }
+    for name, read in readers.items():
+        try:
+            values[name] = read()
+        except PeriodError as error:
+            errors[error.field] = error.message
+    return values, errors
+
+
+def _destination(text: str | None) -> str | None:
+    name = (text or "").strip()
+    if not name:
+        return None
+    if name not in enabled_destinations():
+        raise PeriodError("destination", "is not an enabled destination")
+    return name
+
+
+@bp.get("/reconciliation")
+@requires("reports")
+def reconciliation():
+    """Show, per order, what the shop gave back against what each enabled destination was told."""
+    values, errors = _reconciliation_args(request.args)
+    result = None if errors else reconcile(values["period"], mismatches_only=values["mismatches"])
+    return render_template(
+        "reports/reconciliation.html",
+        result=result,
+        errors=errors,
+        period=values.get("period"),
+        mismatches=values.get("mismatches", False),
+        args={key: request.args.get(key, "") for key in ("from", "to")},
+        definitions=RECONCILIATION_DEFINITIONS,
+        shown=RECONCILIATION_ROWS,
+    ), (422 if errors else 200)
+
+
+# The page lists this many orders; the JSON API pages through all of them.
+RECONCILIATION_ROWS = 500
+
+
+@bp.post("/reconciliation/send-missing")
+@requires("events.resend")
+def send_what_is_missing():
+    """Ask to confirm, then queue again the failed events whose destination window is still open."""
+    values, errors = _reconciliation_args(request.form)
+    if errors:
+        flash("; ".join(f"{field}: {message}" for field, message in errors.items()), "error")
+        return redirect(url_for("reports.reconciliation"))
+    period = values["period"]
+    back = url_for(
+        "reports.reconciliation",
+        **{"from": period.first.isoformat(), "to": period.last.isoformat()},
+        mismatches=1 if values["mismatches"] else None,
+    )
+    events = resendable(period, values["order_id"], values["destination"])
+    if request.form.get("confirm") != "1":
+        return render_template(
+            "reports/send_missing_confirm.html", events=events, values=values, period=period, back=back
+        )
+    queued, refused = send_missing(event for event, _end in events)
+    db.session.commit()
+    flash(f"{queued} event{'s' if queued != 1 else ''} queued again.", "success" if queued else "info")
+    for reason in refused[:5]:
+        flash(reason, "warning")
+    return redirect(back)
