@@ -74,6 +74,19 @@ def refusal(address: str) -> str | None:
     return None
 
 
+def validate_base_url(url: str) -> None:
+    """Raise HostRefused unless a merchant may save url as a destination's base URL, by the app's rules.
+
+    A host that does not resolve now passes (the shop may be offline): the rules run again before every send.
+    """
+    from flask import current_app
+
+    try:
+        check_url(url, parse_allowed(current_app.config.get("DELIVERY_ALLOWED_HOSTS")))
+    except HostUnresolved:
+        return
+
+
 def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, int], list[str]] | None = None) -> None:
     """Raise HostRefused unless url may receive events; resolves the host (never connects)."""
     try:

@@ -95,7 +95,6 @@ class HttpClient:
         self.allowed_hosts = tuple(allowed_hosts)
         self.resolver = resolver
         self.session = requests.Session()
-        self.session.max_redirects = 0
         # Retries are the dispatcher's job (with backoff and bookkeeping), never urllib3's.
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
         self.session.mount("http://", adapter)

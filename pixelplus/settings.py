@@ -5,7 +5,6 @@ Every caller (the settings page, the JSON API, the receivers, the sender) goes t
 stored as is (the sender needs it) but never shown: use ``RefundSettings.masked_token``.
 """
 
-import ipaddress
 import json
 import logging
 import re
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from core.dbtypes import utcnow
 from core.inputs import text_problem
+from delivery.hosts import HostRefused, validate_base_url
 from extensions import db
 from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
@@ -83,7 +83,6 @@ _PIXEL_ID = re.compile(r"[0-9]{1,32}")
 _API_VERSION = re.compile(r"v[0-9]{1,2}\.[0-9]")
 TEST_EVENT_CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.|=+/]{1,1024}")
-_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
 
 
 class SettingsInvalid(ValueError):
@@ -341,8 +340,8 @@ def _clean_state_ids(value) -> tuple[int, ...]:
 
 
 def _clean_graph_url(value: str) -> str:
-    """Allow https anywhere, plain http only to a loopback host (the embedded sandbox, a local proxy)."""
-    message = "Enter the Graph API base URL, e.g. https://graph.facebook.com (http only to a loopback host)."
+    """Allow https to public hosts; private ones and plain http only where the delivery service allows them."""
+    message = "Enter the Graph API base URL, e.g. https://graph.facebook.com (https to a public host)."
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
@@ -353,15 +352,9 @@ def _clean_graph_url(value: str) -> str:
         raise ValueError(message)
     if parts.username or parts.password:
         raise ValueError("The Graph API base URL must not hold a user name or password.")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ValueError("Plain http is allowed only to a loopback host (127.0.0.1, ::1, localhost); use https.")
-    return value.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        validate_base_url(value)
+    except HostRefused as error:
+        reason = str(error)
+        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
+    return value.rstrip("/")

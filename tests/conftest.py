@@ -52,7 +52,7 @@ def app_config(tmp_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "PIXELPLUS_DISPATCH": "worker",
         # Tests run their Graph endpoints on loopback ports; production sends to public https hosts only.
-        "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1", "localhost"],
+        "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"],
         "SERVER_NAME": None,
     }
 
