@@ -35,6 +35,8 @@ def request_after_commit(key: str) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint was released (SQLAlchemy calls after_commit for it too): the real commit is to come
     for key, action in _ON_COMMIT.items():
         app = session.info.pop(key, None)
         if app is not None:
@@ -62,6 +64,11 @@ class BackgroundThread:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once the thread was asked to stop: long work checks it between steps."""
+        return self._stop
 
     @property
     def running(self) -> bool:
