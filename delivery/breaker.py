@@ -87,7 +87,8 @@ class Breaker:
                 state.next_probe_at = now + timedelta(seconds=self.probe_wait(1))
             return 0
         if state.probe_claim == claim[:64]:
-            failed_probes = state.consecutive_failures - self.threshold
+            # The first probe came 5 s after opening; after a failed probe, the schedule's next step.
+            failed_probes = state.consecutive_failures - self.threshold + 1
             state.next_probe_at = now + timedelta(seconds=self.probe_wait(failed_probes))
             state.probe_claim = state.probe_until = None
         return 0

@@ -422,7 +422,7 @@ class Dispatcher:
             last_try = until - WINDOW_GRACE
             if now < last_try:
                 row.next_attempt_at = min(now + timedelta(seconds=wait), last_try)
-                row.last_error = f"attempt {row.attempts}, next at {row.next_attempt_at:%H:%M:%S} UTC: {reason}"
+                row.last_error = retry.retrying_message(reason, row.attempts, row.next_attempt_at)
                 summary.retrying += 1
                 return
             row.status = FAILED

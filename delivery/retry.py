@@ -38,7 +38,16 @@ def retry_wait(attempts: int, schedule: Sequence[float], retry_after: float | No
     return wait
 
 
-def window_closed_message(window: datetime, attempts: int, reason: str | None) -> str:
+RETRYING = " — attempt "  # what separates a failure's reason from the retry it scheduled
+
+
+def retrying_message(reason: str, attempts: int, next_at: datetime) -> str:
+    """Say why the last try failed and when the next one is."""
+    return f"{reason}{RETRYING}{attempts}, next try at {next_at:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def window_closed_message(window: datetime, attempts: int, last_error: str | None) -> str:
     """Say that an event failed because its delivery window closed, and what went wrong last."""
     tries = "1 attempt" if attempts == 1 else f"{attempts} attempts"
-    return f"window closed at {window:%Y-%m-%d %H:%M:%S} UTC after {tries}: {reason or 'never answered'}"
+    reason = (last_error or "").rpartition(RETRYING)[0] or last_error or "never answered"
+    return f"window closed at {window:%Y-%m-%d %H:%M:%S} UTC after {tries}: {reason}"

@@ -179,3 +179,108 @@ def queue(app, events: list[dict], test_event_code: str | None = None) -> list[i
         db.session.add_all(rows)
         db.session.commit()
         return [r.id for r in rows]
+
+
+class MovingClock:
+    """A clock the test moves by hand, for a dispatcher to read instead of the wall clock."""
+
+    def __init__(self, start=None):
+        from core.dbtypes import utcnow
+
+        self.at = start or utcnow()
+
+    def __call__(self):
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        """Let seconds pass."""
+        from datetime import timedelta
+
+        self.at += timedelta(seconds=seconds)
+
+
+class RestartableServer:
+    """An app served on one loopback port that can be stopped (connections refused) and started again."""
+
+    def __init__(self, app):
+        self.app = app
+        self.port = 0
+        self.server = None
+        self.thread = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "RestartableServer":
+        """Listen (again, on the same port once it had one)."""
+        from werkzeug.serving import make_server
+
+        self.server = make_server("127.0.0.1", self.port, self.app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: from now on connections to the port are refused."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=10)
+            self.server = None
+
+
+def outage_then_drain(app, server: RestartableServer, count: int, outage_seconds: float, step: float = 30.0) -> dict:
+    """Queue count events for the sandbox served by server, stop it for outage_seconds of a moving clock
+    (a dispatch pass every step seconds), start it again, and drain. Return what happened, in figures.
+
+    Call it outside an app context, with the module configured against the sandbox server serves.
+    """
+    from sqlalchemy import func, select
+
+    from delivery.dispatcher import Dispatcher
+    from delivery.models import FAILED, PENDING, SENT
+
+    queue(app, [sandbox_event(n) for n in range(count)])
+    clock = MovingClock()
+    server.stop()
+    figures = {"events": count, "outage_s": outage_seconds, "requests_during_outage": 0}
+    with app.app_context():
+        dispatcher = Dispatcher(app, worker="outage", clock=clock)
+        try:
+            passed = 0.0
+            while passed < outage_seconds:
+                figures["requests_during_outage"] += dispatcher.run_once().requests
+                clock.advance(step)
+                passed += step
+
+            def by_status() -> dict:
+                db.session.expire_all()
+                rows = db.session.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status))
+                counts = dict(rows.all())
+                db.session.commit()
+                return counts
+
+            during = by_status()
+            figures["failed_during_outage"] = during.get(FAILED, 0)
+            figures["pending_after_outage"] = during.get(PENDING, 0)
+            server.start()
+            started = time.monotonic()
+            # The sandbox answers again; the breaker's next probe is at most DELIVERY_PROBE_MAX_SECONDS away.
+            waited = 0.0
+            passes = 0
+            while by_status().get(PENDING, 0) and passes < 100:
+                wait = dispatcher.seconds_until_due()
+                if wait:
+                    clock.advance(wait)
+                    waited += wait
+                dispatcher.run_once()
+                passes += 1
+            figures["drain_s"] = round(time.monotonic() - started, 3)
+            figures["drain_clock_s"] = round(waited, 1)
+            final = by_status()
+            figures["sent"], figures["failed"] = final.get(SENT, 0), final.get(FAILED, 0)
+        finally:
+            dispatcher.close()
+    return figures
