@@ -239,6 +239,7 @@ def reports_to_time(today) -> dict[str, str]:
         "campaign_30d": "/api/reports/refunds?group_by=campaign",
         "product_30d": "/api/reports/refunds?group_by=product",
         "serial_refunders_180d": "/api/reports/serial-refunders?days=180&min_refunds=2",
+        "reconciliation_30d": "/api/reports/reconciliation",
         "day_366d": f"/api/reports/refunds?group_by=day&{year}",
         "source_366d": f"/api/reports/refunds?group_by=source&{year}",
         "product_366d": f"/api/reports/refunds?group_by=product&{year}",
