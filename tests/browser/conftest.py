@@ -92,7 +92,13 @@ def site_config() -> dict:
 
 @pytest.fixture
 def site(demo_database, tmp_path, site_config):
-    """The demo shop on a loopback port, Pixel Plus pointed at its own embedded sandbox."""
+    """The demo shop on a loopback port, Pixel Plus pointed at its own embedded sandbox.
+
+    GA4 and Google Ads, which the demo also enables, are switched off here so the Meta journeys see
+    Meta's events only; journey 7 (test_journey_google.py) switches them on against this site.
+    """
+    from ga4.settings import save_settings as save_ga4
+    from googleads.settings import save_settings as save_ads
     from pixelplus.settings import save_settings
 
     path = tmp_path / "shop.sqlite"
@@ -101,6 +107,8 @@ def site(demo_database, tmp_path, site_config):
     with LiveServer(app) as live:
         with app.app_context():
             save_settings({"graph_url": f"{live.url}/sandbox/graph"})
+            save_ga4({"enabled": False})
+            save_ads({"enabled": False})
             db.session.commit()
         yield Site(app, live.url)
         with app.app_context():

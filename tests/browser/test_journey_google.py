@@ -15,11 +15,11 @@ from tests.conftest import wait_for
 
 
 def _point_at_this_site(site) -> None:
-    """The demo database was built for port 5000: point both modules at this site's sandboxes."""
+    """Switch both modules on (the site fixture turns them off) against this site's sandboxes."""
     allow_host(site.app, site.url)
     with site.app.app_context():
-        save_ga4({"base_url": f"{site.url}/sandbox/ga4"})
-        save_ads({"base_url": f"{site.url}/sandbox/googleads"})
+        save_ga4({"base_url": f"{site.url}/sandbox/ga4", "enabled": True})
+        save_ads({"base_url": f"{site.url}/sandbox/googleads", "enabled": True})
         db.session.commit()
 
 

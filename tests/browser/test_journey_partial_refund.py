@@ -107,7 +107,11 @@ def test_admin_refunds_one_line_then_partially_refunded_reports_the_slip_and_ref
 
     with site.app.app_context():
         events = list(
-            db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == order["id"]).order_by(OutboxEvent.id))
+            db.session.scalars(
+                select(OutboxEvent)
+                .where(OutboxEvent.order_id == order["id"], OutboxEvent.destination == "meta_capi")
+                .order_by(OutboxEvent.id)
+            )
         )
         assert [event.value for event in events] == [amount, rest]
         assert sum(event.value for event in events) == order["total"]

@@ -56,7 +56,7 @@ def test_test_mode_banner_bulk_summary_and_the_end_of_test_mode(site, page):
         orders = list(db.session.scalars(select(Order).where(Order.reference.in_(chosen))))
         currencies = {order.currency for order in orders}
         totals = {c: sum(o.total_paid_tax_incl for o in orders if o.currency == c) for c in currencies}
-    modules = page.locator("#bulk-modules")
+    modules = page.locator("#bulk-modules [data-module='Pixel Plus']")
     expect(modules.locator(".events-queued")).to_have_text("2")
     for currency, total in totals.items():
         expect(modules.locator(".events-total")).to_contain_text(f"{total:.2f} {currency}")
@@ -71,7 +71,7 @@ def test_test_mode_banner_bulk_summary_and_the_end_of_test_mode(site, page):
 
     # Unpaid orders canceled in bulk: nothing queued, the skips counted by reason.
     bulk("Awaiting bank wire payment", 2, "Canceled")
-    modules = page.locator("#bulk-modules")
+    modules = page.locator("#bulk-modules [data-module='Pixel Plus']")
     expect(modules.locator(".events-queued")).to_have_text("0")
     expect(modules.locator(".skipped-reasons")).to_contain_text(
         "2 × order was never paid before this change (only paid orders)"

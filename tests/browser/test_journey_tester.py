@@ -130,6 +130,7 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         tester.get_by_role("link", name="Decisions", exact=True).first.click()
         expect(tester.get_by_role("heading", name="Decisions")).to_be_visible()
         tester.get_by_label("Outcome").select_option(label="Skipped")
+        tester.get_by_label("Destination").select_option(label="Meta Conversions API")
         tester.get_by_label("Order reference").fill(unpaid)
         tester.get_by_role("button", name="Filter", exact=True).click()
         skipped = tester.locator("#decisions-table tbody tr[data-decision-id]").filter(has_text="→ Canceled")
