@@ -6,7 +6,6 @@ JSON API and pages with secrets masked. Trigger fields (states, full/partial kin
 common to every refund module and cleaned here once.
 """
 
-import ipaddress
 import json
 import logging
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from delivery.hosts import HostRefused, validate_base_url
 from extensions import db
 from pixelplus.models import ModuleSetting
 from refunding import clean_trigger_kinds, default_kind
@@ -210,8 +210,8 @@ def _clean(field: Field, value):
 
 
 def clean_base_url(value: str) -> str:
-    """Allow https anywhere, plain http only to a loopback host (the embedded sandbox)."""
-    message = "Enter a base URL such as https://… (plain http only to a loopback host such as 127.0.0.1)."
+    """Allow https to public hosts; private ones and plain http only where the delivery service allows them."""
+    message = "Enter a base URL such as https://… (https to a public host)."
     try:
         parts = urlsplit(value)
         host = parts.hostname or ""
@@ -222,18 +222,12 @@ def clean_base_url(value: str) -> str:
         raise ValueError(message)
     if parts.username or parts.password:
         raise ValueError("The base URL must not hold a user name or password.")
-    if parts.scheme == "http" and not _is_loopback(host):
-        raise ValueError("Plain http is allowed only to a loopback host (127.0.0.1, ::1, localhost); use https.")
-    return value.rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        validate_base_url(value)
+    except HostRefused as error:
+        reason = str(error)
+        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
+    return value.rstrip("/")
 
 
 def _known_state_ids() -> set[int]:
