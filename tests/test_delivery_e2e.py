@@ -7,12 +7,14 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from core.dbtypes import utcnow
 from delivery.dispatcher import Dispatcher, Summary
 from delivery.models import FAILED, PENDING, SENT, DeliveryAttempt, OutboxEvent
 from delivery.worker import stop_thread
@@ -122,6 +124,26 @@ def test_server_errors_are_retried_and_the_event_delivered_once(shop, make_order
     with shop.app.app_context():
         outcomes = [a.outcome for a in db.session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id))]
     assert outcomes == ["transient", "transient", "sent"]
+
+
+@pytest.mark.parametrize(
+    "kind, code", [("app_limit", 4), ("user_limit", 17), ("business_limit", 80004), ("rate_limit", 613)]
+)
+def test_a_throttled_send_waits_and_stays_pending(shop, make_order, kind, code):
+    # Meta's throttling answers (is_transient: true, with usage headers): the dispatcher keeps the event
+    # and backs off for minutes instead of hammering a throttled app.
+    set_faults(shop, error=kind, count=1)
+    started = utcnow()
+    refund(shop, make_order("PS_OS_PAYMENT"))
+
+    def throttled():
+        rows = outbox(shop.app)
+        return rows if rows and rows[0].attempts == 1 else None
+
+    (row,) = wait_for(throttled, message="the throttled answer to be recorded")
+    assert row.status == PENDING and row.next_attempt_at >= started + timedelta(minutes=4)
+    assert f'"code": {code}' in row.response_json and '"is_transient": true' in row.response_json
+    assert received(shop) == [], "a throttled request delivers nothing"
 
 
 @pytest.mark.parametrize("read_timeout", [0.3])
