@@ -64,9 +64,52 @@ def test_superadmin_creates_a_custom_state(app, client, auth):
     assert "Order state “Partially refunded” created." in text(client.get("/admin/order-states"))
 
 
+def test_the_states_page_shows_prestashops_fields_and_a_custom_state_sets_them(app, client, auth):
+    auth.login("superadmin")
+    html = text(client.get("/admin/order-states"))
+    for column in ("hidden", "pdf_invoice", "pdf_delivery", "unremovable", "template", "module"):
+        assert f">{column}</th>" in html
+    bankwire = re.search(r'<tr data-state-id="\d+">(?:(?!</tr>).)*PS_OS_BANKWIRE(?:(?!</tr>).)*</tr>', html, re.S)
+    assert "<code>ps_wirepayment</code>" in bankwire.group(0) and "<code>bankwire</code>" in bankwire.group(0)
+    response = client.post(
+        "/admin/order-states/new",
+        data={
+            "name": "Returned",
+            "color": "#ADD8E6",
+            "hidden": "y",
+            "pdf_invoice": "y",
+            "template": " order_returned ",
+        },
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        state = db.session.scalar(select(OrderState).filter_by(name="Returned"))
+        assert (state.hidden, state.pdf_invoice, state.pdf_delivery, state.template) == (
+            True,
+            True,
+            False,
+            "order_returned",
+        )
+        assert (state.unremovable, state.module_name) == (False, None), "a merchant's state is removable, owned by none"
+        refund_id = OrderState.by_key("PS_OS_REFUND").id
+    # A default state keeps PrestaShop's template and flags whatever is posted.
+    client.post(
+        f"/admin/order-states/{refund_id}/edit",
+        data={"name": "Refunded", "color": "#01B887", "template": "x", "hidden": "y"},
+    )
+    with app.app_context():
+        refund = db.session.get(OrderState, refund_id)
+        assert (refund.template, refund.hidden, refund.unremovable) == ("refund", False, True)
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
+        (
+            {"name": "Returned", "color": "#123456", "template": "../../etc/passwd"},
+            "Use lowercase letters, digits and _",
+        ),
+        ({"name": "Returned", "color": "#123456", "template": "x" * 65}, "At most 64 characters."),
         ({"name": "", "color": "#123456"}, "Enter a name."),
         ({"name": "x" * 65, "color": "#123456"}, "At most 64 characters."),
         ({"name": "Returned", "color": "red"}, "Use the form #RRGGBB, e.g. #34209E."),
