@@ -74,8 +74,15 @@ def place_order(
                 tax_rate=line.product.tax_rate,
             )
         )
-        # The order takes its units from stock (PrestaShop sells out of stock when allowed: no refusal).
-        line.product.quantity = (line.product.quantity or 0) - line.quantity
+
+    # The order takes its units from stock (PrestaShop sells out of stock when allowed: no refusal), as
+    # one SQL decrement per product: other orders of the product may be placed at the same time.
+    taken: dict[int, tuple[Product, int]] = {}
+    for line in lines:
+        product, units = taken.get(line.product.id, (line.product, 0))
+        taken[line.product.id] = (product, units + line.quantity)
+    for product, units in taken.values():
+        product.quantity = Product.quantity - units
     order.total_products_tax_excl = sum((ln.unit_price_tax_excl * ln.quantity for ln in order.lines), Decimal(0))
     order.total_products_tax_incl = sum((ln.unit_price_tax_incl * ln.quantity for ln in order.lines), Decimal(0))
     order.total_shipping_tax_excl = SHIPPING_TAX_EXCL

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.dbtypes import money, utcnow
 from extensions import db
@@ -29,6 +29,7 @@ from shop.models import (
     Employee,
     Order,
     OrderLine,
+    Product,
     Voucher,
 )
 from shop.signals import credit_slip_issued
@@ -183,6 +184,7 @@ def issue_refund(
 
     at = at or utcnow()
     delivered = has_been_delivered(order)
+    restocked: dict[int, tuple[Product, int]] = {}
     for plan in plans:
         line = plan.line
         if refund.kind == "return":
@@ -193,7 +195,13 @@ def issue_refund(
         line.total_refunded_tax_excl += plan.tax_excl
         # PrestaShop puts units back when the order was not delivered, or when the merchant asks.
         if refund.restock or (refund.kind != "return" and not delivered):
-            _restock(line, plan.quantity)
+            units = _restock(line, plan.quantity)
+            product, before = restocked.get(line.product_id, (line.product, 0))
+            restocked[line.product_id] = (product, before + units)
+    for product, units in restocked.values():
+        if units:
+            # An SQL increment, not a read-modify-write: refunds of other orders may restock it at once.
+            product.quantity = Product.quantity + units
 
     products_incl = sum((plan.tax_incl for plan in plans), ZERO)
     slip = None
@@ -240,16 +248,27 @@ def issue_refund(
 
 
 def _lock_for_refund(order: Order) -> None:
-    """Take the order's row lock, then read its lines and slips afresh (PostgreSQL: FOR UPDATE).
+    """Hold the order until the transaction ends, then read its lines and slips afresh.
 
     Two refunds of one order at once then run one after the other, so the second sees what the first
-    refunded and cannot refund the same units or shipping again.
+    refunded and cannot refund the same units, money or shipping again. PostgreSQL locks the row
+    (SELECT … FOR UPDATE); SQLite has no row locks, so a no-op update takes its database write lock.
     """
     db.session.flush()
-    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    else:
+        db.session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(updated_at=Order.updated_at)
+            .execution_options(synchronize_session=False)
+        )
     for line in order.lines:
         db.session.expire(line)
-    db.session.expire(order, ["lines", "credit_slips", "vouchers"])
+    for product in {line.product for line in order.lines}:
+        db.session.expire(product)
+    db.session.expire(order)
 
 
 def _plan_shipping(order: Order, shipping: Decimal | bool) -> tuple[Decimal, Decimal]:
@@ -274,15 +293,11 @@ def _plan_shipping(order: Order, shipping: Decimal | bool) -> tuple[Decimal, Dec
     return shipping, _tax_excl(shipping, order.carrier_tax_rate)
 
 
-def _restock(line: OrderLine, quantity: int) -> None:
-    """Put up to quantity units back in stock, never more than the line took (product_quantity_reinjected)."""
-    units = min(quantity, line.quantity - line.restocked_quantity)
-    if units <= 0:
-        return
-    line.restocked_quantity += units
-    product = line.product
-    if product is not None:
-        product.quantity += units
+def _restock(line: OrderLine, quantity: int) -> int:
+    """Count up to quantity units of the line as back in stock, never more than it took; return how many."""
+    units = max(min(quantity, line.quantity - line.restocked_quantity), 0)
+    line.restocked_quantity += units  # PrestaShop's product_quantity_reinjected
+    return units
 
 
 def _voucher_code() -> str:

@@ -1,9 +1,12 @@
 """Refunds: partial (amounts, part of the shipping), standard, returns; slips, vouchers, restock; no status change."""
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from core.dbtypes import utcnow
@@ -353,3 +356,25 @@ def test_a_line_listed_twice_is_refused(app_ctx, make_order):
     line_id = order.lines[0].id
     with pytest.raises(RefundRefused, match="listed twice"):
         issue_refund(order, Refund(lines=[LineRefund(line_id, 1), LineRefund(line_id, 1)]))
+
+
+def test_racing_refunds_of_the_last_unit_refund_it_once(app, live, staff, make_order):
+    # Eight admins refund the order's only mug at once over real HTTP: one slip, never two.
+    order_id = make_order("PS_OS_PAYMENT", quantities=(0, 1, 0))
+    with app.app_context():
+        line_id = db.session.get(Order, order_id).lines[0].id
+    body = {"lines": [{"order_line_id": line_id, "quantity": 1, "amount": "11.40"}], "shipping_amount": "8.40"}
+    barrier = threading.Barrier(8)
+
+    def post(_):
+        barrier.wait()
+        url = f"{live.url}/api/orders/{order_id}/credit-slips"
+        return requests.post(url, json=body, headers=staff.headers("admin"), timeout=30).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(post, range(8)))
+    assert statuses.count(201) == 1 and set(statuses) <= {201, 422, 503}, statuses
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        assert [slip.amount_tax_incl for slip in order.credit_slips] == [Decimal("19.80")]  # 11.40 + 8.40
+        assert order.lines[0].refunded_quantity == 1 and order.lines[0].total_refunded_tax_incl == Decimal("11.40")
