@@ -36,7 +36,7 @@ from shop.models import Customer, OrderState, Product
 from shop.orders import CartLine, place_order
 from shop.signals import order_status_changed
 from shop.states import install_default_states
-from tests.conftest import LiveServer
+from tests.conftest import GRAPH_VERSION, LiveServer
 from tests.delivery_support import queue, sandbox_event
 
 
@@ -68,7 +68,7 @@ def _setup(app, graph_url: str, orders: int) -> tuple[str, list[int]]:
                 "pixel_id": DEMO_PIXEL_ID,
                 "access_token": DEMO_ACCESS_TOKEN,
                 "graph_url": graph_url,
-                "api_version": "v21.0",
+                "api_version": GRAPH_VERSION,
             }
         )
         paid = OrderState.by_key("PS_OS_PAYMENT")
@@ -139,7 +139,12 @@ def _baseline_series(app, url: str, sandbox_url: str, key: str, order_ids: list[
         if new_state is None or new_state.key != "PS_OS_REFUND":
             return
         answer = client.post_events(
-            f"{sandbox_url}/sandbox/graph", "v21.0", DEMO_PIXEL_ID, DEMO_ACCESS_TOKEN, [sandbox_event(order.id)], None
+            f"{sandbox_url}/sandbox/graph",
+            GRAPH_VERSION,
+            DEMO_PIXEL_ID,
+            DEMO_ACCESS_TOKEN,
+            [sandbox_event(order.id)],
+            None,
         )
         sent.append(answer.ok)
 

@@ -31,7 +31,7 @@ from pixelplus.graph import dumps
 from pixelplus.settings import save_settings
 from shop.cli import create_employee
 from shop.states import install_default_states
-from tests.conftest import LiveServer
+from tests.conftest import GRAPH_VERSION, LiveServer
 from tests.delivery_support import sandbox_event
 
 CHUNK = 10_000
@@ -171,7 +171,7 @@ def run() -> dict:
                             "pixel_id": DEMO_PIXEL_ID,
                             "access_token": DEMO_ACCESS_TOKEN,
                             "graph_url": f"{live.url}/sandbox/graph",
-                            "api_version": "v21.0",
+                            "api_version": GRAPH_VERSION,
                         }
                     )
                     db.session.commit()
