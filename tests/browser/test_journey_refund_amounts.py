@@ -11,7 +11,7 @@ from decimal import Decimal
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from delivery.models import OutboxEvent
+from delivery.models import META_CAPI, OutboxEvent
 from extensions import db
 from sandbox.models import ReceivedEvent
 from shop.models import CreditSlip, Order, OrderState
@@ -80,7 +80,8 @@ def test_admin_refunds_an_amount_and_part_of_the_shipping_and_meta_gets_exactly_
     event_row.get_by_role("link").first.click()
     reload_until(page, page.locator("h1 .badge"), "sent")
     with site.app.app_context():
-        event = db.session.scalar(select(OutboxEvent).where(OutboxEvent.order_id == order["id"]))
+        meta = select(OutboxEvent).where(OutboxEvent.order_id == order["id"], OutboxEvent.destination == META_CAPI)
+        event = db.session.scalar(meta)
         assert event.value == Decimal("13.00")
         assert json.loads(event.payload_json)["custom_data"]["value"] == 13.0
         received = db.session.scalar(select(ReceivedEvent).where(ReceivedEvent.event_id == event.event_id))
