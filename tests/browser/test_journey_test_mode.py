@@ -7,8 +7,9 @@ from playwright.sync_api import expect
 from sqlalchemy import select, update
 
 from core.dbtypes import utcnow
+from delivery.models import META_CAPI, OutboxEvent
 from extensions import db
-from pixelplus.models import ModuleSetting, OutboxEvent
+from pixelplus.models import ModuleSetting
 from pixelplus.settings import TEST_MODE_SINCE_KEY
 from shop.models import Order
 from tests.browser.conftest import PHONE, accessibility_problems, no_horizontal_scroll, screenshot
@@ -81,7 +82,7 @@ def test_test_mode_banner_bulk_summary_and_the_end_of_test_mode(site, page):
         codes = db.session.scalars(
             select(OutboxEvent.test_event_code)
             .join(Order, Order.id == OutboxEvent.order_id)
-            .where(Order.reference.in_(chosen))
+            .where(Order.reference.in_(chosen), OutboxEvent.destination == META_CAPI)
         )
         assert list(codes) == ["TEST777", "TEST777"]
 
