@@ -1,37 +1,48 @@
-"""Time buckets in SQL, the same on SQLite and PostgreSQL: a timestamp column cut to the minute, hour or day."""
+"""Time buckets in SQL, the same on SQLite and PostgreSQL: a timestamp column cut to the minute, hour or day.
+
+SQLite keeps a timestamp as text (``2026-11-29 11:05:42.123456``), so a bucket is a prefix of it: a
+``substr`` reads no date at all, several times faster than ``strftime`` over a few hundred thousand rows.
+PostgreSQL formats the value with ``to_char`` to the same text.
+"""
 
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func
 
-# strftime (SQLite) and to_char (PostgreSQL) patterns that give the same text, e.g. "2026-11-29 11:05".
-_PATTERNS = {
-    "minute": ("%Y-%m-%d %H:%M", "YYYY-MM-DD HH24:MI", timedelta(minutes=1)),
-    "hour": ("%Y-%m-%d %H:00", "YYYY-MM-DD HH24:00", timedelta(hours=1)),
-    "day": ("%Y-%m-%d", "YYYY-MM-DD", timedelta(days=1)),
+# unit: (strftime pattern of a bucket's name, its length in SQLite's text, to_char pattern, one step)
+_UNITS = {
+    "minute": ("%Y-%m-%d %H:%M", 16, "YYYY-MM-DD HH24:MI", timedelta(minutes=1)),
+    "hour": ("%Y-%m-%d %H", 13, "YYYY-MM-DD HH24", timedelta(hours=1)),
+    "day": ("%Y-%m-%d", 10, "YYYY-MM-DD", timedelta(days=1)),
 }
 
 
 def bucket(column, unit: str, dialect_name: str):
     """Return a SQL expression naming the bucket of column (stored as naive UTC), as text."""
-    sqlite_pattern, postgres_pattern, _step = _PATTERNS[unit]
+    _pattern, length, postgres_pattern, _step = _UNITS[unit]
     if dialect_name == "sqlite":
-        return func.strftime(sqlite_pattern, column)
+        return func.substr(column, 1, length)
     return func.to_char(column, postgres_pattern)
 
 
 def bucket_keys(start: datetime, end: datetime, unit: str) -> list[str]:
     """Return the bucket names from start to end (both included), in order, so empty buckets show as zero."""
-    sqlite_pattern, _postgres_pattern, step = _PATTERNS[unit]
-    current = _floor(start.astimezone(UTC), unit)
+    pattern, _length, _postgres_pattern, step = _UNITS[unit]
+    current = floor(start.astimezone(UTC), unit)
     keys = []
     while current <= end:
-        keys.append(current.strftime(sqlite_pattern))
+        keys.append(current.strftime(pattern))
         current += step
     return keys
 
 
-def _floor(moment: datetime, unit: str) -> datetime:
+def parse_key(key: str, unit: str) -> datetime:
+    """Return the start of the bucket named key, as a naive UTC datetime."""
+    return datetime.strptime(key, _UNITS[unit][0])
+
+
+def floor(moment: datetime, unit: str) -> datetime:
+    """Return the start of the bucket holding moment."""
     if unit == "minute":
         return moment.replace(second=0, microsecond=0)
     if unit == "hour":

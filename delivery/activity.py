@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core.buckets import bucket, bucket_keys
+from core.buckets import bucket, bucket_keys, floor, parse_key
 from core.dbtypes import utcnow
 from delivery.event_log import EventFilter
 from delivery.models import FAILED, PENDING, SENT, OutboxEvent
@@ -26,7 +26,7 @@ def events_by_status(filters: EventFilter, unit: str = "hour", now: datetime | N
     when = bucket(OutboxEvent.created_at, unit, db.engine.dialect.name)
     query = (
         select(when, OutboxEvent.status, func.count())
-        .where(OutboxEvent.created_at >= _floor(since, unit), *filters.conditions())
+        .where(OutboxEvent.created_at >= floor(since, unit), *filters.conditions())
         .group_by(when, OutboxEvent.status)
     )
     keys = bucket_keys(since, now, unit)
@@ -58,7 +58,7 @@ def value_by_currency(filters: EventFilter, now: datetime | None = None) -> dict
     query = (
         select(day, OutboxEvent.currency, func.sum(OutboxEvent.value))
         .where(
-            OutboxEvent.created_at >= _floor(since, "day"),
+            OutboxEvent.created_at >= floor(since, "day"),
             OutboxEvent.status == SENT,
             OutboxEvent.test_event_code.is_(None),
             OutboxEvent.value.is_not(None),
@@ -90,6 +90,7 @@ def attempt_timeline(event: OutboxEvent) -> dict:
     return {
         "type": "bar",
         "stacked": True,
+        "min_bar": 3,  # a refusal that took 0 ms is still a visible try
         "labels": [f"#{number} {attempt.at:%H:%M:%S}" for number, attempt in enumerate(attempts, start=1)],
         "x_title": "attempt (UTC)",
         "y_title": "duration (ms)",
@@ -108,12 +109,7 @@ def _step(unit: str) -> timedelta:
     return timedelta(hours=1) if unit == "hour" else timedelta(days=1)
 
 
-def _floor(moment: datetime, unit: str) -> datetime:
-    moment = moment.replace(minute=0, second=0, microsecond=0)
-    return moment if unit == "hour" else moment.replace(hour=0)
-
-
 def _label(key: str, unit: str) -> str:
-    # "2026-11-29 11:00" → "29 Nov 11:00"; "2026-11-29" → "29 Nov"
-    moment = datetime.strptime(key, "%Y-%m-%d %H:%M" if unit == "hour" else "%Y-%m-%d")
+    # "2026-11-29 11" → "29 Nov 11:00"; "2026-11-29" → "29 Nov"
+    moment = parse_key(key, unit)
     return f"{moment.day} {moment:%b %H:%M}" if unit == "hour" else f"{moment.day} {moment:%b}"

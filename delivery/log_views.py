@@ -130,8 +130,14 @@ def _filter_args(filters) -> dict:
 def events():
     """List sent, pending and failed events, newest first, with filters, counts per status and charts."""
     form, filters, per_page = _event_filters()
+    # The charts read up to 30 days of events: they load right after the page (htmx), so the list never waits.
     return render_template(
-        "delivery/log.html", form=form, **_log_live(filters, per_page), **_log_charts(filters), resend_form=ResendForm()
+        "delivery/log.html",
+        form=form,
+        **_log_live(filters, per_page),
+        **_chart_choice(filters),
+        charts_deferred=True,
+        resend_form=ResendForm(),
     )
 
 
@@ -184,12 +190,16 @@ def _log_live(filters: event_log.EventFilter, per_page: int) -> dict:
     }
 
 
-def _log_charts(filters: event_log.EventFilter) -> dict:
+def _chart_choice(filters: event_log.EventFilter) -> dict:
     unit = request.args.get("chart") if request.args.get("chart") in CHART_UNITS else "hour"
+    return {"chart_unit": unit, "chart_args": _filter_args(filters)}
+
+
+def _log_charts(filters: event_log.EventFilter) -> dict:
+    choice = _chart_choice(filters)
     return {
-        "chart_unit": unit,
-        "chart_args": _filter_args(filters),
-        "status_chart": activity.events_by_status(filters, unit),
+        **choice,
+        "status_chart": activity.events_by_status(filters, choice["chart_unit"]),
         "value_chart": activity.value_by_currency(filters),
     }
 

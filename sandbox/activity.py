@@ -39,7 +39,7 @@ def received_per_minute(pixel_id: str | None = None, test_event_code: str | None
     return {
         "type": "bar",
         "stacked": True,
-        "labels": [key[-5:] for key in keys],  # "HH:MM" (UTC)
+        "labels": [key[-5:] for key in keys],  # "2026-11-29 11:05" → "11:05" (UTC)
         "x_title": "minute (UTC)",
         "y_title": "count",
         "datasets": [

@@ -7,7 +7,7 @@
    (htmx drops every <script> of a swapped fragment, JSON islands included: live fragments use the attribute.)
 
    The JSON: {type: "bar"|"line", labels: [..], datasets: [{label, data: [..], color, stack}],
-              stacked: bool, y_title, x_title, horizontal: bool}
+              stacked: bool, y_title, x_title, horizontal: bool, min_bar: pixels (bars never thinner)}
    Neither an attribute nor a JSON island is executed, so the CSP without inline script allows both. Charts are drawn when the
    page loads and again whenever htmx swaps in a fragment that holds a chart (live pages). */
 (function () {
@@ -49,7 +49,7 @@
         borderColor: color,
         borderWidth: spec.type === "line" ? 2 : 0,
         pointRadius: spec.type === "line" ? 2 : undefined,
-        minBarLength: spec.type === "line" ? undefined : 2,  // a zero-length bar (a 0 ms refusal) still shows
+        minBarLength: spec.min_bar,  // e.g. the attempt timeline: a 0 ms refusal still shows
         fill: false
       };
     });

@@ -67,8 +67,8 @@ def _set_faults(page, site, error: str, count: int | None) -> None:
 
 
 def _open_event_of(page, site, reference: str) -> str:
-    """Filter the log by an order reference, open its one event, and return its event_id."""
-    page.goto(f"{site.url}/admin/events")
+    """Filter the log by an order reference, open its one Meta event, and return its event_id."""
+    page.goto(f"{site.url}/admin/events?destination=meta_capi")
     page.get_by_label("Order reference").fill(reference)
     page.get_by_role("button", name="Filter", exact=True).click()
     rows = page.locator("#events-table tbody tr[data-event-id]")
@@ -155,13 +155,14 @@ def test_tester_follows_events_through_a_failing_sandbox_and_a_resend(site, page
         reload_until(admin, admin.locator("#event-status .badge"), "sent")
         expect(admin.locator("h1")).to_contain_text(failed_id)
         with site.app.app_context():
-            events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_reference == second)).all()
+            meta = (OutboxEvent.order_reference == second) & (OutboxEvent.destination == "meta_capi")
+            events = db.session.scalars(select(OutboxEvent).where(meta)).all()
             assert [(e.event_id, e.status) for e in events] == [(failed_id, "sent")]
     finally:
         colleague.close()
 
-    # The whole log, at a laptop's width and a phone's.
-    tester.goto(f"{site.url}/admin/events")
+    # The whole log (Meta's events), at a laptop's width and a phone's.
+    tester.goto(f"{site.url}/admin/events?destination=meta_capi")
     expect(tester.locator("#events-table tbody tr[data-event-id]")).to_have_count(2)
     assert accessibility_problems(tester) == []
     screenshot(tester, "journey4-sent-events-log", full_page=False)

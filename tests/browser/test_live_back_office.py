@@ -65,7 +65,7 @@ def test_attempts_grow_then_sent_appears_without_reloading(site, browser):
 
         # The merchant opens the log (it will not be reloaded) and, in another tab, the event's page.
         log = context.new_page()
-        log.goto(f"{site.url}/admin/events?reference={reference}")
+        log.goto(f"{site.url}/admin/events?reference={reference}&destination=meta_capi")
         log_row = log.locator("#events-table tbody tr[data-event-id]")
         expect(log_row).to_have_count(1)
         log_navigations = _navigations(log)
@@ -104,7 +104,16 @@ def test_attempts_grow_then_sent_appears_without_reloading(site, browser):
         # Once sent the page stops asking: no more polling attributes on its live part.
         expect(page.locator("#event-live")).not_to_have_attribute("hx-get", re.compile(".+"))
         screenshot(page, "live-event-sent")
+        # The pictures for the README: the log with its charts, and the sandbox's live feed.
+        log.set_viewport_size({"width": 1366, "height": 1000})
+        log.goto(f"{site.url}/admin/events?destination=meta_capi")
+        expect(log.locator("#chart-status-canvas")).to_have_attribute("data-chart-drawn", "true")
+        expect(log.locator("#chart-value-canvas")).to_have_attribute("data-chart-drawn", "true")
         screenshot(log, "live-log", full_page=False)
+        expect(sandbox.locator("#received-events tbody tr").first).to_be_visible()
+        expect(sandbox.locator("#sandbox-per-minute-canvas")).to_have_attribute("data-chart-drawn", "true")
+        sandbox.set_viewport_size({"width": 1366, "height": 1000})
+        screenshot(sandbox, "live-sandbox", full_page=False)
         admin_context.close()
     finally:
         context.close()
