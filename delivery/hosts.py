@@ -87,6 +87,31 @@ def validate_base_url(url: str) -> None:
         return
 
 
+def clean_base_url(value: str, name: str, example: str) -> str:
+    """Return a base URL a merchant typed, without its trailing slash, or raise ValueError with the message to show.
+
+    https to public hosts; private ones and plain http only where the delivery service allows them.
+    name and example word the messages (``Graph API base URL``, ``https://graph.facebook.com``).
+    """
+    message = f"Enter the {name}, e.g. {example} (https to a public host)."
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a bad port)
+    except ValueError as error:
+        raise ValueError(message) from error
+    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
+        raise ValueError(message)
+    if parts.username or parts.password:
+        raise ValueError(f"The {name} must not hold a user name or password.")
+    try:
+        validate_base_url(value)
+    except HostRefused as error:
+        reason = str(error)
+        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
+    return value.rstrip("/")
+
+
 def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, int], list[str]] | None = None) -> None:
     """Raise HostRefused unless url may receive events; resolves the host (never connects)."""
     try:

@@ -11,12 +11,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from delivery.hosts import HostRefused, validate_base_url
+from delivery.hosts import clean_base_url as clean_url
 from extensions import db
 from pixelplus.models import ModuleSetting
 from refunding import clean_trigger_kinds, default_kind
@@ -211,23 +210,7 @@ def _clean(field: Field, value):
 
 def clean_base_url(value: str) -> str:
     """Allow https to public hosts; private ones and plain http only where the delivery service allows them."""
-    message = "Enter a base URL such as https://… (https to a public host)."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as error:
-        raise ValueError(message) from error
-    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ValueError(message)
-    if parts.username or parts.password:
-        raise ValueError("The base URL must not hold a user name or password.")
-    try:
-        validate_base_url(value)
-    except HostRefused as error:
-        reason = str(error)
-        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
-    return value.rstrip("/")
+    return clean_url(value, "base URL", "https://…")
 
 
 def _known_state_ids() -> set[int]:

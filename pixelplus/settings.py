@@ -10,14 +10,13 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from core.dbtypes import utcnow
 from core.inputs import text_problem
-from delivery.hosts import HostRefused, validate_base_url
+from delivery.hosts import clean_base_url
 from extensions import db
 from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
@@ -341,20 +340,4 @@ def _clean_state_ids(value) -> tuple[int, ...]:
 
 def _clean_graph_url(value: str) -> str:
     """Allow https to public hosts; private ones and plain http only where the delivery service allows them."""
-    message = "Enter the Graph API base URL, e.g. https://graph.facebook.com (https to a public host)."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as error:
-        raise ValueError(message) from error
-    if parts.scheme not in ("http", "https") or not host or parts.query or parts.fragment:
-        raise ValueError(message)
-    if parts.username or parts.password:
-        raise ValueError("The Graph API base URL must not hold a user name or password.")
-    try:
-        validate_base_url(value)
-    except HostRefused as error:
-        reason = str(error)
-        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
-    return value.rstrip("/")
+    return clean_base_url(value, "Graph API base URL", META_GRAPH_URL)
