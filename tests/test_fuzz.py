@@ -3,6 +3,8 @@
 Random JSON (and raw bytes) go to the shop's JSON API, the module's settings API, the settings form and
 the sandbox's Graph endpoint. Whatever the answer, it is not a server error; when it is a 4xx (or the
 form is shown again with errors), every table has the rows it had and the settings are unchanged.
+The strategies generate issue #13's hostile kinds themselves: huge integers, lone surrogates, control
+characters, non-ASCII digits and JSON nested up to 100,000 deep.
 """
 
 import json
@@ -48,14 +50,33 @@ FIELD_NAMES = [
     "value",
 ]
 
+# The hostile kinds of issue #13, generated rather than listed: integers past what a database column
+# holds, text with a lone surrogate or a control character, digits that are not ASCII, JSON nested
+# far deeper than any body needs.
+huge_integers = st.integers(min_value=2**31 - 2, max_value=2**80) | st.integers(min_value=-(2**80), max_value=-(2**63))
+lone_surrogates = st.integers(min_value=0xD800, max_value=0xDFFF).map(chr)
+with_surrogate = st.tuples(st.text(max_size=8), lone_surrogates, st.text(max_size=8)).map("".join)
+with_control = st.tuples(st.text(max_size=8), st.sampled_from("\x00\t\n\r\x1b\x7f\x85"), st.text(max_size=8)).map(
+    "".join
+)
+odd_digits = st.text(alphabet="0123456789²³¹١٢٣٤٥٦٧٨٩۰१२३０１２", min_size=1, max_size=20)
+deep_json = st.builds(
+    lambda depth, array: ("[" * depth + "1" + "]" * depth if array else '{"a":' * depth + "1" + "}" * depth).encode(),
+    st.integers(min_value=60, max_value=100_000),
+    st.booleans(),
+)
 scalars = (
     st.none()
     | st.booleans()
     | st.integers(min_value=-3, max_value=12)
     | st.integers()
+    | huge_integers
     | st.floats(allow_nan=False)
     | st.text(max_size=40)
-    | st.sampled_from(["", "1", "EUR", "PS_OS_REFUND", "1e999", "NaN", "-0", "2026-01-01", "ÿ\u0000"])
+    | with_surrogate
+    | with_control
+    | odd_digits
+    | st.sampled_from(["", "1", "EUR", "PS_OS_REFUND", "1e999", "NaN", "-0", "2026-01-01", "9999-12-31", "ÿ\u0000"])
 )
 json_values = st.recursive(
     scalars,
@@ -125,7 +146,7 @@ def test_random_json_at_the_api_is_answered_without_a_server_error_or_a_partial_
 @pytest.mark.parametrize("path", ["/api/orders/{order}/status", "/api/orders/bulk-status", "/api/pixelplus/settings"])
 def test_random_bytes_at_the_api_are_refused_cleanly(app, client, staff, world, path):
     @FUZZ_BYTES
-    @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+    @given(raw=st.binary(max_size=200) | st.text(max_size=200).map(str.encode) | deep_json)
     def attempt(raw):
         before = snapshot(app)
         method = client.put if path.endswith("settings") else client.post
@@ -136,7 +157,13 @@ def test_random_bytes_at_the_api_are_refused_cleanly(app, client, staff, world, 
     attempt()
 
 
-form_values = st.text(max_size=80) | st.sampled_from(["1", "0", "y", "on", "", "EAAB" + "x" * 300, "https://x"])
+form_values = (
+    st.text(max_size=80)
+    | with_control
+    | odd_digits
+    | huge_integers.map(str)
+    | st.sampled_from(["1", "0", "y", "on", "", "EAAB" + "x" * 300, "https://x", "https://graph.face\tbook.com"])
+)
 form_fields = [
     "enabled",
     "paid_only",
@@ -181,7 +208,7 @@ def test_random_bodies_at_the_sandbox_graph_endpoint_never_fail(app, client):
     @given(
         body=st.fixed_dictionaries({"data": json_values | st.lists(json_values, max_size=3)}) | bodies,
         with_token=st.booleans(),
-        raw=st.none() | st.binary(max_size=100),
+        raw=st.none() | st.binary(max_size=100) | deep_json,
     )
     def attempt(body, with_token, raw):
         before = snapshot(app)
