@@ -7,9 +7,10 @@ characters of letters, digits and `_` starting with a letter, values ≤ 100 cha
 properties (names ≤ 24, values ≤ 36), a body under 130 kB. Nothing here touches Flask or the database.
 """
 
-import json
 import re
 from numbers import Number
+
+from core.inputs import strict_loads
 
 MAX_BODY_BYTES = 130 * 1024
 MAX_EVENTS = 25
@@ -83,7 +84,7 @@ def parse_body(raw: bytes) -> tuple[dict | None, list[dict]]:
             message(None, f"Post body must be smaller than 130kB; got {len(raw)} bytes.", "VALUE_OUT_OF_BOUNDS")
         ]
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = strict_loads(raw.decode("utf-8"))
     except (ValueError, RecursionError):
         return None, [message(None, "Unable to parse Measurement Protocol JSON payload.", "VALUE_INVALID")]
     if not isinstance(body, dict):

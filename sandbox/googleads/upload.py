@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.access import protect_api_blueprint, public
 from core.dbtypes import utcnow
+from core.inputs import strict_loads
 from extensions import db
 from sandbox.googleads.models import AdsAdjustment, AdsConversion
 from sandbox.googleads.rules import MAX_ADJUSTMENTS, MESSAGES, Conversion, category, judge
@@ -135,7 +136,7 @@ def _unauthenticated() -> AdsError:
 
 def _body() -> dict:
     try:
-        body = json.loads(request.get_data(cache=False).decode("utf-8"))
+        body = strict_loads(request.get_data(cache=False).decode("utf-8"))
     except (ValueError, RecursionError):
         raise AdsError(400, "INVALID_ARGUMENT", "Invalid JSON payload received.") from None
     if not isinstance(body, dict):
