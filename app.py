@@ -8,8 +8,8 @@ from pathlib import Path
 from flask import Flask, request
 
 import core.busy
-import core.formbodies
 import core.headers
+import core.requestguards
 from core.apierrors import error_response
 from core.inputs import IdConverter, StrictJSONProvider
 from extensions import bootstrap, csrf, db, limiter, login_manager, migrate
@@ -71,7 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     _sqlite_pragmas(app)
     core.busy.init_app(app, db)
     core.headers.init_app(app)
-    core.formbodies.init_app(app, csrf)
+    core.requestguards.init_app(app, csrf)
 
     import delivery
     import ga4

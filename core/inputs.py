@@ -6,6 +6,7 @@ an unpaired surrogate (it cannot be encoded to store it) or a control character 
 """
 
 import json
+import math
 import re
 import unicodedata
 from datetime import date
@@ -91,6 +92,13 @@ def _refuse_constant(name: str):
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):  # 1e999999 is valid JSON, yet no JSON can carry the infinity it becomes
+        raise ValueError(f"{text[:20]} is too large a number")
+    return value
+
+
 def json_depth_exceeds(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the brackets of a JSON text nest deeper than limit (brackets inside strings do not count)."""
     if isinstance(text, bytes):
@@ -106,10 +114,11 @@ def json_depth_exceeds(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 
 
 def strict_loads(text: str | bytes, **kwargs):
-    """json.loads that refuses NaN/Infinity and nesting deeper than MAX_JSON_DEPTH with a ValueError."""
+    """json.loads that refuses NaN/Infinity, overflowing numbers and deep nesting with a ValueError."""
     if json_depth_exceeds(text):
         raise ValueError(f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     kwargs.setdefault("parse_constant", _refuse_constant)
+    kwargs.setdefault("parse_float", _finite_float)
     try:
         return json.loads(text, **kwargs)
     except RecursionError:

@@ -2,7 +2,8 @@
 
 import re
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
+# PostgreSQL stores neither a lone surrogate nor NUL in text.
+_UNSTORABLE = re.compile(r"[\ud800-\udfff\x00]")
 MAX_DEPTH = 32  # deeper than any real payload; deeper parts are stored as a marker
 
 
@@ -16,11 +17,11 @@ def hint(secret: str | None) -> str | None:
 
 
 def clean_text(value) -> str | None:
-    """Return value as storable text: lone surrogates replaced (PostgreSQL refuses them), None kept."""
+    """Return value as storable text: lone surrogates and NUL replaced (PostgreSQL refuses them), None kept."""
     if value is None:
         return None
     text = value if isinstance(value, str) else str(value)
-    return _SURROGATE.sub("\ufffd", text)
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def clean_json(value, depth: int = 0):

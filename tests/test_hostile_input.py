@@ -338,6 +338,8 @@ PAGE_INPUTS = [
     ("/admin/decisions?before=9223372036854775808", 400, "before must be an id"),
     ("/sandbox/?page=9223372036854775808", 200, None),
     ("/admin/orders/export.csv?date_to=9999-12-31", 200, None),
+    ("/admin/orders?customer=a%00b", 400, "NUL character"),
+    ("/sandbox/?test_event_code=%00", 400, "NUL character"),
 ]
 
 
@@ -357,6 +359,8 @@ def test_a_huge_id_in_a_cookie_or_a_form_is_refused_quietly(app, client, auth, s
         ("/admin/orders/bulk-status/confirm", {"order_ids": "1" + "0" * 30, "state_id": "7"}),
         ("/admin/orders/bulk-status/confirm", {"order_ids": "1", "state_id": "9223372036854775808"}),
         (f"/admin/orders/{shop_state['order_id']}/status", {"state_id": "9223372036854775808"}),
+        (f"/admin/orders/{shop_state['order_id']}/status", {"state_id": "7\x00"}),
+        ("/admin/orders/bulk-status", {"order_ids": "1\x00", "state_id": "7"}),
         ("/cart/add", {"product_id": "9223372036854775808", "quantity": "1"}),
         ("/cart/remove", {"product_id": "1" + "0" * 30}),
     ]:
