@@ -35,9 +35,10 @@ def revenue_csv(reports, group_by: str) -> str:
     lines = [REVENUE_COLUMNS]
     for report in reports:
         for figures in [*report.rows, report.totals]:
-            data = figures.as_json()
+            # Amounts go in as Decimals, which stay numbers: a negative net ("-12.00") is no formula.
             lines.append(
-                [report.currency, group_by if figures is not report.totals else "total"]
-                + [data[column] for column in REVENUE_COLUMNS[2:]]
+                [report.currency, group_by if figures is not report.totals else "total", figures.key]
+                + [figures.label or figures.key]
+                + [getattr(figures, column) for column in REVENUE_COLUMNS[4:]]
             )
     return csv_text(lines)

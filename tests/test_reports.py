@@ -363,3 +363,16 @@ def test_a_chargeback_recorded_as_a_slip_then_the_state_is_a_chargeback_not_a_re
     products = report(api, group_by="product")["EUR"]["totals"]
     assert products["refunds"] == "23.88"
     assert products["chargeback_amount"] == "35.28"  # the lines' 59.16 less the 23.88 slip; shipping is no product's
+
+
+def test_csv_writes_a_negative_net_as_a_number(app, auth, client, make_order):
+    order_id = make_order("PS_OS_BANKWIRE")
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        change_state(order, state("PS_OS_PAYMENT"), at=at(3))
+        change_state(order, state("PS_OS_REFUND"), at=at(1))  # that day: no sale, 67.56 given back
+        db.session.commit()
+    auth.login("tester")
+    lines = client.get("/admin/reports/refunds.csv?group_by=day").get_data(as_text=True).splitlines()
+    refund_day = next(line for line in lines if line.startswith(f"EUR,day,{TODAY - timedelta(days=1)},"))
+    assert ",-67.56," in refund_day and "'-" not in refund_day
