@@ -14,7 +14,7 @@ from core.dbtypes import utcnow
 GROUPINGS = ("day", "source", "campaign", "product")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d also takes other scripts' digits
 
 
 class PeriodError(ValueError):

@@ -223,6 +223,7 @@ def test_roles(api):
         ("from=2020-01-01&to=2026-01-01", "from"),  # longer than a year
         ("to=9999-12-31", "to"),
         ("from=" + "9" * 10_000, "from"),
+        ("from=%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96-01-01", "from"),  # fullwidth digits
     ],
 )
 def test_hostile_query_arguments_are_refused_with_the_argument(api, query, field):
