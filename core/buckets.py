@@ -7,7 +7,7 @@ PostgreSQL formats the value with ``to_char`` to the same text.
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import func, literal_column
 
 # unit: (strftime pattern of a bucket's name, its length in SQLite's text, to_char pattern, one step)
 _UNITS = {
@@ -20,9 +20,11 @@ _UNITS = {
 def bucket(column, unit: str, dialect_name: str):
     """Return a SQL expression naming the bucket of column (stored as naive UTC), as text."""
     _pattern, length, postgres_pattern, _step = _UNITS[unit]
+    # Constants written into the SQL, not bound: PostgreSQL must see the same expression in SELECT and
+    # GROUP BY, and two bound parameters ($1, $2) are two different expressions to it.
     if dialect_name == "sqlite":
-        return func.substr(column, 1, length)
-    return func.to_char(column, postgres_pattern)
+        return func.substr(column, literal_column("1"), literal_column(str(length)))
+    return func.to_char(column, literal_column(f"'{postgres_pattern}'"))
 
 
 def bucket_keys(start: datetime, end: datetime, unit: str) -> list[str]:
