@@ -16,7 +16,7 @@ INVALID = {
     "Pixel ID": ("12ab34", "The pixel id is made of digits only"),
     "Conversions API access token": ("not a token", "The access token has characters a Meta token never has"),
     "Graph API version": ("26", "Write the Graph API version as vNN.N"),
-    "Graph API base URL": ("http://graph.example.com", "Plain http is allowed only to a loopback host"),
+    "Graph API base URL": ("http://graph.example.com", "Plain http is refused for graph.example.com"),
     "Test event code": ("TEST 1!", "A test event code is letters and digits"),
 }
 
