@@ -23,9 +23,12 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 ## Install, create the demo shop (idempotent), print the demo logins, and serve it on http://$(HOST):$(PORT)
+# The demo's modules send to the embedded sandboxes on this very server, so both steps must know its address
+# (the server allows that one loopback host:port for delivery).
+demo: export FLASK_PIXELPLUS_DEMO_GRAPH_URL = http://$(HOST):$(PORT)/sandbox/graph
 demo: install
-	FLASK_PIXELPLUS_DEMO_GRAPH_URL=http://$(HOST):$(PORT)/sandbox/graph $(FLASK) shop init-demo
-	@echo "Back office: http://$(HOST):$(PORT)/admin   Storefront: http://$(HOST):$(PORT)/   Meta sandbox: http://$(HOST):$(PORT)/sandbox/"
+	$(FLASK) shop init-demo
+	@echo "Back office: http://$(HOST):$(PORT)/admin   Storefront: http://$(HOST):$(PORT)/   Sandboxes: http://$(HOST):$(PORT)/sandbox/"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## Chromium for the browser tests and PostgreSQL for the second delivery pass (needs root and apt-get)
