@@ -5,6 +5,7 @@ import json
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import replace
 from decimal import Decimal
 
@@ -79,6 +80,18 @@ def set_batch_size(monkeypatch, app, size: int, destination: str = META_CAPI) ->
     """Make the destination's requests carry at most size events, for this test."""
     registry = app.extensions[EXTENSION_KEY]
     monkeypatch.setitem(registry, destination, replace(registry[destination], batch_size=size))
+
+
+@contextmanager
+def batch_size_of(app, size: int, destination: str = META_CAPI):
+    """Make the destination's requests carry at most size events inside the block (benchmarks)."""
+    registry = app.extensions[EXTENSION_KEY]
+    before = registry[destination]
+    registry[destination] = replace(before, batch_size=size)
+    try:
+        yield
+    finally:
+        registry[destination] = before
 
 
 def meta_error(code: int, message: str, subcode: int | None = None, transient: bool = False) -> dict:

@@ -7,8 +7,10 @@ transient errors, latency spikes, timeouts (the request is received, our client 
 every expected event arrived exactly once per event_id (other arrivals are the same event_id, marked
 deduplicated, which Meta discards); no event failed; per order, the values that arrived add up to the
 refunded amount; every back-office request answered during the outage.
+Then a second outage, of 10 minutes on a clock the test moves: more orders are refunded while every
+request fails; nothing may fail, and once the sandbox answers again the backlog must leave at once.
 The short form runs with the suite; the long form (2,000 orders, a 20 s outage, a worker process killed
-with SIGKILL at random moments five times) runs with ``--slow``.
+with SIGKILL at random moments five times, 500 orders through the 10-minute outage) runs with ``--slow``.
 """
 
 import random
@@ -22,17 +24,25 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from delivery.dispatcher import Dispatcher
 from delivery.models import FAILED, PENDING, SENT, OutboxEvent
 from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.settings import load_settings, save_settings
-from refunding import order_value, slip_value
+from pixelplus.settings import save_settings
 from sandbox.models import ReceivedEvent
 from shop.models import Order, OrderLine, OrderState
 from tests.conftest import GRAPH_VERSION, wait_for
+from tests.delivery_support import MovingClock
 from tests.test_delivery_e2e import worker_process
 
 WAYS = ("full", "two_slips", "cancel_then_refund", "slip_then_refund")
+
+# make_order's order: 2 T-shirts at 19.90 and a mug at 9.50 (20% VAT), 7.00 shipping (20% VAT).
+TSHIRT = Decimal("23.88")  # 19.90 + 20%
+MUG = Decimal("11.40")  # 9.50 + 20%
+ORDER_TOTAL = Decimal("67.56")  # 2 × 23.88 + 11.40 + 8.40 shipping
+# Refunded (directly, after Canceled, or after a slip) reports the whole order once; two slips report themselves.
+TWO_SLIPS = TSHIRT + MUG  # 35.28
 
 
 @pytest.fixture
@@ -145,6 +155,37 @@ def run_soak(soak, orders: dict[int, list[int]], outage_s: float, phase_s: float
     return outage_times
 
 
+def clock_outage(soak, app, orders: dict[int, list[int]], minutes: int = 10) -> float:
+    """Refund orders while every request fails, let minutes pass on a moving clock (a dispatch pass every
+    30 s), then clear the fault; return the real seconds the backlog took to leave once it was cleared."""
+    set_faults(soak, error="server", error_rate=1.0)
+    for index, (order_id, lines) in enumerate(orders.items()):
+        answers = refund(soak, order_id, WAYS[index % len(WAYS)], lines)
+        assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers]
+    clock = MovingClock()
+    with app.app_context():
+        dispatcher = Dispatcher(app, worker="soak-outage", clock=clock)
+        try:
+            for _ in range(minutes * 2):
+                dispatcher.run_once()
+                clock.advance(30)
+            db.session.expire_all()
+            assert list(db.session.scalars(select(OutboxEvent.event_id).filter_by(status=FAILED))) == []
+            assert db.session.scalars(select(OutboxEvent.id).filter_by(status=PENDING)).first() is not None
+            db.session.commit()
+            set_faults(soak)
+            started = time.monotonic()
+            for _ in range(100):
+                db.session.expire_all()
+                if db.session.scalars(select(OutboxEvent.id).filter_by(status=PENDING)).first() is None:
+                    break
+                clock.advance(dispatcher.seconds_until_due() or 0)
+                dispatcher.run_once()
+            return time.monotonic() - started
+        finally:
+            dispatcher.close()
+
+
 def settled(app):
     with app.app_context():
         statuses = list(db.session.scalars(select(OutboxEvent.status)))
@@ -169,16 +210,10 @@ def check_delivery(app, orders: dict[int, list[int]]) -> None:
         for event_id, got in arrivals.items():
             first = next(g for g in got if not g.deduplicated)
             reported[order_of[event_id]] += Decimal(str(first.event["custom_data"]["value"]))
-        settings = load_settings()
         for order_id in orders:
             order = db.session.get(Order, order_id)
-            # Refunded is a full refund: the whole order, whatever slips came first; else the slips.
-            values = settings.value_settings
-            expected = (
-                order_value(order, values)
-                if order.current_state.key == "PS_OS_REFUND"
-                else sum((slip_value(s, values) for s in order.credit_slips), Decimal("0.00"))
-            )
+            assert order.total_paid_tax_incl == ORDER_TOTAL
+            expected = ORDER_TOTAL if order.current_state.key == "PS_OS_REFUND" else TWO_SLIPS
             assert reported[order_id] == expected, f"order {order_id}: reported {reported[order_id]} of {expected}"
 
 
@@ -190,6 +225,11 @@ def test_soak_short(soak, app, make_order):
     assert outage_times and max(outage_times) < 2.0, "the back office must answer at once during the outage"
     wait_for(lambda: settled(app), timeout=40, message="delivery to settle after the faults stop")
     check_delivery(app, orders)
+
+    stop_thread(app)  # the moving-clock outage is driven by the test's own dispatcher
+    more = place_orders(app, make_order, 40)
+    assert clock_outage(soak, app, more, minutes=10) < 30
+    check_delivery(app, orders | more)
     with app.app_context():
         arrivals = list(db.session.scalars(select(ReceivedEvent.deduplicated)))
     assert len(arrivals) - arrivals.count(True) > len(orders), "credit slips fire events of their own"
@@ -229,3 +269,7 @@ def test_soak_long_with_the_worker_killed(soak, app, make_order):
                 worker.communicate(timeout=15)
     assert max(outage_times) < 2.0
     check_delivery(app, orders)
+
+    more = place_orders(app, make_order, 500)
+    assert clock_outage(soak, app, more, minutes=10) < 30
+    check_delivery(app, orders | more)

@@ -21,12 +21,12 @@ from delivery.dispatcher import Dispatcher
 from delivery.models import PENDING, SENT, DeliveryAttempt, OutboxEvent
 from delivery.worker import stop_thread
 from extensions import db
-from pixelplus.meta import MetaCapiSender
 from sandbox.models import ReceivedEvent
 from shop.models import OrderState
 from shop.status import change_states
 from tests.bench.bench_delivery import _setup
 from tests.conftest import LiveServer
+from tests.delivery_support import batch_size_of
 
 SUBSET = 200
 
@@ -67,7 +67,13 @@ def run() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         uri = os.environ.get("FLASK_TEST_DATABASE_URI") or f"sqlite:///{Path(folder) / 'bench.sqlite'}"
         app = create_app(
-            {"TESTING": True, "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": uri, "PIXELPLUS_DISPATCH": "worker"}
+            {
+                "TESTING": True,
+                "SECRET_KEY": "bench",
+                "SQLALCHEMY_DATABASE_URI": uri,
+                "PIXELPLUS_DISPATCH": "worker",
+                "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1"],
+            }
         )
         try:
             with LiveServer(app) as live:
@@ -76,13 +82,9 @@ def run() -> dict:
                 placed = time.perf_counter() - started
                 bulk_s = _refund(app, order_ids[:orders])
                 batched_s, requests_used = _deliver(app)
-                batch_size = MetaCapiSender.batch_size
-                MetaCapiSender.batch_size = 1
-                try:
+                with batch_size_of(app, 1):
                     _refund(app, order_ids[orders:])
                     single_s, single_requests = _deliver(app)
-                finally:
-                    MetaCapiSender.batch_size = batch_size
                 with app.app_context():
                     sent = db.session.scalar(select(func.count()).select_from(OutboxEvent).filter_by(status=SENT))
                     received = db.session.scalar(

@@ -29,7 +29,6 @@ from delivery.models import PENDING, SENT, OutboxEvent
 from delivery.worker import stop_thread
 from extensions import db
 from pixelplus.graph import GraphClient
-from pixelplus.meta import MetaCapiSender
 from pixelplus.settings import save_settings
 from shop.cli import create_employee
 from shop.models import Customer, OrderState, Product
@@ -37,7 +36,7 @@ from shop.orders import CartLine, place_order
 from shop.signals import order_status_changed
 from shop.states import install_default_states
 from tests.conftest import GRAPH_VERSION, LiveServer
-from tests.delivery_support import queue, sandbox_event
+from tests.delivery_support import batch_size_of, queue, sandbox_event
 
 
 def _setup(app, graph_url: str, orders: int) -> tuple[str, list[int]]:
@@ -110,6 +109,7 @@ def _baseline_changes(app, url: str, key: str, order_ids: list[int], latency_ms:
             "SECRET_KEY": "bench",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(folder) / 'baseline-sandbox.sqlite'}",
             "PIXELPLUS_DISPATCH": "worker",
+            "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1"],
         }
     )
     with sandbox_app.app_context():
@@ -132,7 +132,7 @@ def _baseline_changes(app, url: str, key: str, order_ids: list[int], latency_ms:
 
 
 def _baseline_series(app, url: str, sandbox_url: str, key: str, order_ids: list[int]) -> list[float]:
-    client = GraphClient()
+    client = GraphClient(allowed_hosts=["127.0.0.1"])  # the sandbox on loopback
     sent: list[bool] = []
 
     def send_now(order, new_state=None, **extra) -> None:
@@ -229,6 +229,7 @@ def run() -> dict:
                 "SECRET_KEY": "bench",
                 "SQLALCHEMY_DATABASE_URI": uri,
                 "PIXELPLUS_DISPATCH": "thread",
+                "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1"],
                 "PIXELPLUS_POLL_SECONDS": 0.5,
             }
         )
@@ -265,12 +266,8 @@ def run() -> dict:
                     queue(app, [sandbox_event(n) for n in range(1000)])
                 one = _drain(app, 1)
                 queue(app, [sandbox_event(n) for n in range(1000)])
-                batch_size = MetaCapiSender.batch_size
-                MetaCapiSender.batch_size = 100
-                try:
+                with batch_size_of(app, 100):
                     two = _drain(app, 2)
-                finally:
-                    MetaCapiSender.batch_size = batch_size
                 _wait_until_sent(app, 2000 + 2 * changes + 1, timeout=5)  # the baseline queued nothing
                 figures.update(
                     {

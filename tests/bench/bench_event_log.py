@@ -138,6 +138,7 @@ def run() -> dict:
                 "SECRET_KEY": "bench",
                 "SQLALCHEMY_DATABASE_URI": uri,
                 "PIXELPLUS_DISPATCH": "worker",
+                "DELIVERY_ALLOWED_HOSTS": ["127.0.0.1"],
                 "WTF_CSRF_ENABLED": False,
             }
         )
