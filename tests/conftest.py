@@ -274,6 +274,17 @@ class LiveServer:
 
 
 @pytest.fixture
+def graph():
+    """A scriptable Graph API events endpoint served on a loopback port: ``graph.url``, ``graph.requests``."""
+    from tests.delivery_support import FakeGraph, QuickLiveServer
+
+    fake = FakeGraph()
+    with QuickLiveServer(fake.app) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture
 def live(app) -> Iterator[LiveServer]:
     """Serve the test app on a loopback port: ``live.url``."""
     with LiveServer(app) as server:

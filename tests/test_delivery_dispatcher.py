@@ -16,8 +16,6 @@ from tests.conftest import GRAPH_VERSION
 from tests.delivery_support import (
     PIXEL_ID,
     TOKEN,
-    FakeGraph,
-    QuickLiveServer,
     add_events,
     configure,
     meta_error,
@@ -29,14 +27,6 @@ from tests.delivery_support import (
 def app_config(app_config):
     app_config.update(DELIVERY_RETRY_SCHEDULE=[0.001], PIXELPLUS_READ_TIMEOUT=1.0, SANDBOX_ENABLED=False)
     return app_config
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraph()
-    with QuickLiveServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
 
 
 @pytest.fixture

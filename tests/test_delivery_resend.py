@@ -10,15 +10,7 @@ from core.dbtypes import utcnow
 from delivery.dispatcher import Dispatcher
 from delivery.models import PENDING, SENT, DeliveryAttempt, OutboxEvent
 from extensions import db
-from tests.delivery_support import FakeGraph, QuickLiveServer, add_events, configure, meta_error
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraph()
-    with QuickLiveServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
+from tests.delivery_support import add_events, configure, meta_error
 
 
 @pytest.fixture

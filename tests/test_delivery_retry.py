@@ -14,7 +14,7 @@ from delivery.http import retry_after_seconds
 from delivery.models import FAILED, PENDING, SENT, DeliveryAttempt, DestinationState, OutboxEvent
 from extensions import db
 from pixelplus.meta import delivery_window
-from tests.delivery_support import FakeGraph, MovingClock, QuickLiveServer, add_events, configure, meta_error
+from tests.delivery_support import MovingClock, add_events, configure, meta_error
 
 FLOORS = (5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0)
 
@@ -76,14 +76,6 @@ def test_metas_window_is_event_time_plus_7_days_or_62_for_physical_store_less_an
 def app_config(app_config):
     app_config.update(SANDBOX_ENABLED=False, DELIVERY_BREAKER_THRESHOLD=3, DELIVERY_PROBE_MAX_SECONDS=30)
     return app_config
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraph()
-    with QuickLiveServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
 
 
 def set_event_time(event_id: int, moment: datetime) -> None:
@@ -194,7 +186,7 @@ def test_the_breaker_opens_probes_one_at_a_time_and_pulls_the_backlog_forward(ap
         started = time.monotonic()
         summary = dispatcher.run_once()
         assert summary.sent == 23, summary
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 30  # the bound; milliseconds on an idle machine
         assert summary.requests == 2  # the probe, then one batch of the other 22
         assert states().opened_at is None and states().consecutive_failures == 0
         dispatcher.close()

@@ -8,15 +8,7 @@ import pytest
 from pixelplus.graph import GraphClient, dumps, is_retryable, mask_token, pretty, scrub
 from pixelplus.meta import BAD_EVENT, PERMANENT, TRANSIENT, MetaCapiSender
 from tests.conftest import GRAPH_VERSION
-from tests.delivery_support import TOKEN, FakeGraph, QuickLiveServer, meta_error
-
-
-@pytest.fixture
-def graph():
-    fake = FakeGraph()
-    with QuickLiveServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
+from tests.delivery_support import TOKEN, meta_error
 
 
 @pytest.fixture
