@@ -74,27 +74,6 @@ def refusal(address: str) -> str | None:
     return None
 
 
-def clean_base_url(value: str, name: str = "base URL", example: str = "https://…") -> str:
-    """Return a destination's base URL as a merchant may save it (no trailing slash), or raise ValueError."""
-    message = f"Enter the {name}, e.g. {example} (https to a public host)."
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname or ""
-        parts.port  # noqa: B018  (raises ValueError on a bad port)
-    except ValueError as error:
-        raise ValueError(message) from error
-    if parts.scheme not in DEFAULT_PORTS or not host or parts.query or parts.fragment:
-        raise ValueError(message)
-    if parts.username or parts.password:
-        raise ValueError(f"The {name} must not hold a user name or password.")
-    try:
-        validate_base_url(value)
-    except HostRefused as error:
-        reason = str(error)
-        raise ValueError(f"{reason[:1].upper()}{reason[1:]}.") from None
-    return value.rstrip("/")
-
-
 def validate_base_url(url: str) -> None:
     """Raise HostRefused unless a merchant may save url as a destination's base URL, by the app's rules.
 
@@ -148,7 +127,7 @@ def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, in
     if is_allowed(url, allowed):
         return
     if parts.scheme != "https":
-        raise HostRefused(f"plain http is allowed only to the hosts the shop allows; use https for {host}")
+        raise HostRefused(f"plain http is refused for {host}: use https (only allowed hosts may use http)")
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:

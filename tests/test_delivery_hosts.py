@@ -55,7 +55,7 @@ def dns(monkeypatch):
         ("https://mixed.invalid", "192.168.1.10) is a private"),
         ("https://ula.invalid", "unique-local"),
         ("https://mapped.invalid", "IPv4-mapped loopback"),
-        ("http://public.invalid", "plain http is allowed only"),
+        ("http://public.invalid", "plain http is refused"),
         ("ftp://public.invalid", "only http(s)"),
         ("https://user:pass@public.invalid", "user name or password"),
     ],
@@ -78,7 +78,7 @@ def test_configuration_allows_a_host_or_a_host_and_port(dns):
     check_url("http://[::1]:9000", ["[::1]:9000"])
     with pytest.raises(HostRefused, match="loopback"):
         check_url("https://127.0.0.1:5001", ["127.0.0.1:5000"])  # another port
-    with pytest.raises(HostRefused, match="plain http is allowed only"):
+    with pytest.raises(HostRefused, match="plain http is refused"):
         check_url("http://127.0.0.1:5001", ["127.0.0.1:5000"])
 
 
@@ -147,7 +147,7 @@ class NoConnection(HttpClient):
         ("https://10.0.0.1", "private"),
         ("https://[fd00::1]", "unique-local"),
         ("https://metadata.invalid", "link-local"),
-        ("http://public.invalid", "use https for public.invalid"),
+        ("http://public.invalid", "plain http is refused for public.invalid"),
     ],
 )
 def test_a_send_to_a_refused_host_fails_before_connecting(app, dns, monkeypatch, graph_url, reason):
@@ -177,4 +177,4 @@ def test_loopback_not_allowed_gets_no_request(app):
         assert dispatcher.run_once().failed == 1
         dispatcher.close()
         assert graph.requests == []
-        assert "use https for 127.0.0.1" in db.session.get(OutboxEvent, event_id).last_error
+        assert "plain http is refused for 127.0.0.1" in db.session.get(OutboxEvent, event_id).last_error

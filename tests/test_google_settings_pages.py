@@ -56,7 +56,7 @@ def test_refused_form_shows_each_message_and_stores_nothing(app, client, auth):
     response = client.post("/admin/ga4/settings", data=form)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "looks like G-XXXXXXXXXX" in page and "use https for 192.168.1.1" in page
+    assert "looks like G-XXXXXXXXXX" in page and "Plain http is refused for 192.168.1.1" in page
     assert "no spaces allowed" not in page
     assert len(re.findall(r"invalid-feedback", page)) == 3
     with app.app_context():
