@@ -339,6 +339,7 @@ PAGE_INPUTS = [
     ("/sandbox/?page=9223372036854775808", 200, None),
     ("/admin/orders/export.csv?date_to=9999-12-31", 200, None),
     ("/admin/orders?customer=a%00b", 400, "NUL character"),
+    ("/admin/orders?sort=%00", 400, "NUL character"),
     ("/sandbox/?test_event_code=%00", 400, "NUL character"),
 ]
 

@@ -97,7 +97,8 @@ def test_column_header_links_toggle_and_keep_the_filters(client, auth, five_orde
 
 @pytest.mark.parametrize(
     "query",
-    ["sort=total;DROP TABLE orders", "sort=__class__", "dir=sideways", "sort=%00", "sort=" + "x" * 5000],
+    # A NUL anywhere in a query string is a 400 before any view (core/requestguards.py, tests/test_hostile_input.py).
+    ["sort=total;DROP TABLE orders", "sort=__class__", "dir=sideways", "sort=" + "x" * 5000],
 )
 def test_unknown_sort_is_ignored_with_a_message(app, client, auth, five_orders, query):
     auth.login("admin")
