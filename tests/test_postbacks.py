@@ -168,10 +168,11 @@ VALID = {"cid": CLICK, "amount": "10.00", "txid": "TX-1", "type": "customer_requ
 def test_hostile_params_are_refused_and_write_nothing(app, client, token, paid_order, field, value):
     before = counts(app)
     response = send(client, token, **{**VALID, field: value})
-    assert response.status_code == 422, response.get_data(as_text=True)
-    assert field in response.json["error"]["fields"] or (
-        field == "amount" and "amount" in response.json["error"]["fields"]
-    )
+    if "\x00" in value:  # the shop's request guard refuses a NUL in any query with 400, before the view
+        assert response.status_code == 400, response.get_data(as_text=True)
+    else:
+        assert response.status_code == 422, response.get_data(as_text=True)
+        assert field in response.json["error"]["fields"]
     assert counts(app) == before
 
 
@@ -182,7 +183,8 @@ def test_lone_surrogates_and_bad_bytes_are_refused(app, client, token, paid_orde
     before = counts(app)
     params = "&".join(f"{k}={v}" for k, v in VALID.items() if not raw.startswith(k + "="))
     response = client.get(f"{URL}?token={token}&{params}&{raw}")
-    assert response.status_code == 422
+    # A NUL is the shop's request guard's 400; the rest is the postback's own 422.
+    assert response.status_code == (400 if "%00" in raw else 422)
     assert counts(app) == before
 
 
