@@ -80,6 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     import postbacks
     import reports
     import shop
+    import webhooks
 
     shop.init_app(app)
     delivery.init_app(app)
@@ -88,12 +89,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     postbacks.init_app(app)
     ga4.init_app(app)
     googleads.init_app(app)
+    webhooks.init_app(app)
     if app.config["SANDBOX_ENABLED"]:
         import sandbox
 
         sandbox.init_app(app)
         # The demo sends to the embedded sandbox, on this very server (plain http, loopback).
-        for key in ("PIXELPLUS_DEMO_GRAPH_URL", "GA4_DEMO_BASE_URL", "GOOGLEADS_DEMO_BASE_URL"):
+        for key in ("PIXELPLUS_DEMO_GRAPH_URL", "GA4_DEMO_BASE_URL", "GOOGLEADS_DEMO_BASE_URL", "WEBHOOKS_DEMO_URL"):
             delivery.allow_host(app, app.config[key])
 
     _json_errors_under_api(app)

@@ -11,7 +11,8 @@ Settings (all optional, read from the environment as FLASK_<KEY>):
 - SANDBOX_GOOGLEADS_VERSIONS: the Google Ads API versions served (default v24, v25, v26).
 - SANDBOX_MAX_BODY_BYTES: the largest Graph request body taken (default 4 MiB; Meta publishes no figure,
   and 1,000 events of a few KB each fit); a larger one is refused with 413 and stores nothing.
-GA4 (sandbox/ga4/) and Google Ads (sandbox/googleads/) have their own subpackages.
+- SANDBOX_WEBHOOK_SECRETS: {receiver name: "whsec_…"} the webhook receivers verify with.
+GA4 (sandbox/ga4/), Google Ads (sandbox/googleads/) and webhooks (sandbox/webhooks/) have their own subpackages.
 """
 
 import json
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> None:
     from sandbox import api, google_api, google_pages, graph, models, pages  # noqa: F401  (models: tables)
     from sandbox.ga4 import collect
     from sandbox.googleads import upload
+    from sandbox.webhooks import receiver as webhook_receiver
+    from sandbox.webhooks import secrets_api as webhook_secrets_api
 
     _configure(app)
     app.register_blueprint(graph.bp)
@@ -49,7 +52,7 @@ def init_app(app: Flask) -> None:
     # The Graph endpoint is called by servers, the API by key only (never a session cookie).
     csrf.exempt(graph.bp)
     csrf.exempt(api.bp)
-    for blueprint in (collect.bp, upload.bp, google_api.bp):
+    for blueprint in (collect.bp, upload.bp, google_api.bp, webhook_receiver.bp, webhook_secrets_api.bp):
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     server_log = logging.getLogger("werkzeug")
@@ -80,6 +83,10 @@ def _configure(app: Flask) -> None:
         if isinstance(value, str):
             value = json.loads(value) if value.strip().startswith("[") else value.split(",")
         config[key] = tuple(str(item).strip() for item in value if str(item).strip())
+    secrets = config.get("SANDBOX_WEBHOOK_SECRETS") or {}
+    if isinstance(secrets, str):
+        secrets = json.loads(secrets)
+    config["SANDBOX_WEBHOOK_SECRETS"] = {str(name): str(secret) for name, secret in secrets.items()}
     pixels = config.get("SANDBOX_PIXELS") or {}
     if isinstance(pixels, str):
         pixels = json.loads(pixels)

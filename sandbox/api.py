@@ -45,7 +45,9 @@ def received():
     if destination in RECEIVED_MODELS:
         return jsonify(received_json(destination, _whole_arg("after"), _whole_arg("limit")))
     if destination != "meta_capi":
-        raise ApiError(422, "invalid", "unknown destination", {"destination": "use meta_capi, ga4 or google_ads"})
+        raise ApiError(
+            422, "invalid", "unknown destination", {"destination": "use meta_capi, ga4, google_ads or webhook"}
+        )
     query = received_query(request.args.get("pixel_id"), request.args.get("test_event_code"))
     after, limit = _whole_arg("after"), _whole_arg("limit")
     if after is not None:

@@ -12,15 +12,16 @@ from extensions import db
 from sandbox.ga4.models import Ga4Hit
 from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
 from sandbox.googleads.rules import parse_date_time
-from sandbox.service_faults import clean_faults, current_faults, set_faults
+from sandbox.service_faults import SERVICE_ERRORS, WEBHOOK_ERRORS, clean_faults, current_faults, set_faults
+from sandbox.webhooks.models import WebhookHit
 
 bp = Blueprint("sandbox_google_api", __name__, url_prefix="/sandbox/api")
 protect_api_blueprint(bp)
 register_json_errors(bp)
 
 # URL segment -> the service's name (the destination name the modules register).
-SERVICES = {"ga4": "ga4", "googleads": "google_ads"}
-RECEIVED_MODELS = {"ga4": Ga4Hit, "google_ads": AdsAdjustment}
+SERVICES = {"ga4": "ga4", "googleads": "google_ads", "webhooks": "webhook"}
+RECEIVED_MODELS = {"ga4": Ga4Hit, "google_ads": AdsAdjustment, "webhook": WebhookHit}
 MAX_CONVERSIONS = 10_000
 
 
@@ -37,7 +38,7 @@ def received_json(destination: str, after: int | None, limit: int | None) -> lis
 
 def _service(segment: str) -> str:
     if segment not in SERVICES:
-        raise ApiError(404, "not_found", "unknown sandbox service; use ga4 or googleads")
+        raise ApiError(404, "not_found", "unknown sandbox service; use ga4, googleads or webhooks")
     return SERVICES[segment]
 
 
@@ -54,7 +55,7 @@ def faults(segment: str):
 def put_faults(segment: str):
     """Set the faults for the service's next requests; {} clears them."""
     service = _service(segment)
-    clean, problems = clean_faults(json_body())
+    clean, problems = clean_faults(json_body(), WEBHOOK_ERRORS if service == "webhook" else SERVICE_ERRORS)
     if problems:
         raise ApiError(422, "invalid", "the faults are not valid", problems)
     current = set_faults(service, clean)

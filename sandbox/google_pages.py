@@ -1,4 +1,4 @@
-"""The sandbox's GA4 and Google Ads tabs: what each received, its faults, and Ads' known conversions."""
+"""The sandbox's GA4, Google Ads and Webhooks tabs: what each received, its faults, and Ads' known conversions."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
@@ -10,13 +10,14 @@ from extensions import db
 from sandbox.ga4.models import Ga4Hit
 from sandbox.google_api import conversion_problem
 from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
-from sandbox.service_faults import SERVICE_ERRORS, clean_faults, current_faults, set_faults
+from sandbox.service_faults import SERVICE_ERRORS, WEBHOOK_ERRORS, clean_faults, current_faults, set_faults
+from sandbox.webhooks.models import WebhookHit
 
 bp = Blueprint("sandbox_google", __name__, url_prefix="/sandbox/services")
 protect_browser_blueprint(bp)
 
 PER_PAGE = 50
-PAGES = {"ga4": "sandbox_google.ga4", "google_ads": "sandbox_google.googleads"}
+PAGES = {"ga4": "sandbox_google.ga4", "google_ads": "sandbox_google.googleads", "webhook": "sandbox_google.webhooks"}
 
 
 @bp.get("/ga4")
@@ -42,6 +43,18 @@ def googleads():
     return render_template("sandbox/googleads.html", page=page, known=known, now=utcnow(), **_faults("google_ads"))
 
 
+@bp.get("/webhooks")
+@requires("sandbox")
+def webhooks():
+    """List what the webhook receivers got, newest first, with each signature's verification."""
+    page = db.paginate(
+        select(WebhookHit).order_by(WebhookHit.id.desc()),
+        page=request.args.get("page", 1, type=page_number),
+        per_page=PER_PAGE,
+    )
+    return render_template("sandbox/webhooks.html", page=page, **_faults("webhook"))
+
+
 @bp.post("/<service>/faults")
 @requires("sandbox")
 def set_service_faults(service: str):
@@ -57,7 +70,7 @@ def set_service_faults(service: str):
         body["error"] = request.form["error"]
     elif "count" in body:
         del body["count"]
-    clean, problems = clean_faults(body)
+    clean, problems = clean_faults(body, _errors(service))
     if problems:
         for name, message in problems.items():
             flash(f"{name}: {message}", "error")
@@ -92,4 +105,8 @@ def register_conversion():
 
 def _faults(service: str) -> dict:
     faults = current_faults(service)
-    return {"faults": faults if faults is not None and faults.active else None, "errors": SERVICE_ERRORS}
+    return {"faults": faults if faults is not None and faults.active else None, "errors": _errors(service)}
+
+
+def _errors(service: str) -> tuple[str, ...]:
+    return WEBHOOK_ERRORS if service == "webhook" else SERVICE_ERRORS

@@ -17,9 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.dbtypes import UTCDateTime, utcnow
 from extensions import db
 
-SERVICES = ("ga4", "google_ads")
+SERVICES = ("ga4", "google_ads", "webhook")
 # server: HTTP 500; unavailable: HTTP 503 (transient); timeout: hold, then answer; auth: HTTP 401.
 SERVICE_ERRORS = ("server", "unavailable", "timeout", "auth")
+# The webhook receiver also answers gone (410), throttled (429 with Retry-After) and wrong_status (a 302).
+WEBHOOK_ERRORS = (*SERVICE_ERRORS, "gone", "throttled", "wrong_status")
 MAX_LATENCY_MS = 30_000
 MAX_HANG_MS = 60_000
 FIELDS = ("latency_ms", "error", "error_rate", "count", "hang_ms")
@@ -70,7 +72,7 @@ def _whole(value, low: int, high: int | None) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value and (high is None or value <= high)
 
 
-def clean_faults(body: dict) -> tuple[dict, dict]:
+def clean_faults(body: dict, known_errors: tuple[str, ...] = SERVICE_ERRORS) -> tuple[dict, dict]:
     """Return (clean values, per-field errors) for a faults body."""
     errors = {key: f"unknown field; use {', '.join(FIELDS)}" for key in body if key not in FIELDS}
     clean: dict = {}
@@ -80,8 +82,8 @@ def clean_faults(body: dict) -> tuple[dict, dict]:
     else:
         errors["latency_ms"] = f"must be a whole number of milliseconds from 0 to {MAX_LATENCY_MS}"
     error = body.get("error")
-    if error is not None and error not in SERVICE_ERRORS:
-        errors["error"] = f"must be one of {', '.join(SERVICE_ERRORS)}"
+    if error is not None and error not in known_errors:
+        errors["error"] = f"must be one of {', '.join(known_errors)}"
     clean["error"] = error
     rate = body.get("error_rate", 1.0)
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
@@ -99,7 +101,7 @@ def clean_faults(body: dict) -> tuple[dict, dict]:
     if error is None:
         for key in ("error_rate", "count", "hang_ms"):
             if key in body and key not in errors:
-                errors[key] = f"only meaningful with an error ({', '.join(SERVICE_ERRORS)})"
+                errors[key] = f"only meaningful with an error ({', '.join(known_errors)})"
     elif error != "timeout" and hang is not None and "hang_ms" not in errors:
         errors["hang_ms"] = "only meaningful with error: timeout"
     return clean, errors
