@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from core.apierrors import ApiError
 from extensions import db
-from postbacks.models import CHARGEBACK, CUSTOMER_REQUEST, DUPLICATE, NETWORK, REASONS, RECEIVED, STRIPE, Postback
+from postbacks.models import CHARGEBACK, CUSTOMER_REQUEST, DUPLICATE, NETWORK, RECEIVED, STRIPE, Postback
+from shop.reasons import REASONS
 
 # The seed's `type` values and their synonyms ("cb"; "refund", "request").
 KINDS = {

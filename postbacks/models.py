@@ -17,8 +17,6 @@ CHARGEBACK, CUSTOMER_REQUEST = "chargeback", "customer_request"
 # Its life: received (queued) → processed or refused; a second one with the same txid is a duplicate.
 RECEIVED, PROCESSED, REFUSED, DUPLICATE = "received", "processed", "refused", "duplicate"
 STATUSES = (RECEIVED, PROCESSED, REFUSED, DUPLICATE)
-# Refund reasons, as the outbound webhooks will carry them.
-REASONS = ("requested_by_customer", "duplicate", "fraudulent", "chargeback", "other")
 
 
 class Postback(db.Model):

@@ -123,7 +123,7 @@ def _refund(postback: Postback) -> str:
     final = postback.kind == CHARGEBACK or amount == left
     try:
         with db.session.begin_nested():
-            slip = issue_amount_credit_slip(order, amount)
+            slip = issue_amount_credit_slip(order, amount, reason=postback.reason)
     except RefundRefused as refusal:
         # PrestaShop refunds lines by the unit: once every unit and the shipping carry a refund, money still
         # left on the order fits no credit slip. A merchant would set Refunded; so do we, for what is left.
@@ -146,7 +146,7 @@ def _refund(postback: Postback) -> str:
     else:
         return done
     if order.current_state_id != new_state.id:
-        change_state(order, new_state)
+        change_state(order, new_state, reason=postback.reason)
         done += f"; order moved to {new_state.name}"
     return done
 

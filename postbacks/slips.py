@@ -21,7 +21,9 @@ from shop.refunds import LineRefund, Refund, RefundRefused, issue_refund, shippi
 ZERO = Decimal("0.00")
 
 
-def issue_amount_credit_slip(order: Order, amount: Decimal, at: datetime | None = None) -> CreditSlip:
+def issue_amount_credit_slip(
+    order: Order, amount: Decimal, at: datetime | None = None, reason: str | None = None
+) -> CreditSlip:
     """Issue a credit slip of ``amount`` (tax included); the caller commits.
 
     Raises RefundRefused, having written nothing, when the amount is not positive or more than the
@@ -55,4 +57,5 @@ def issue_amount_credit_slip(order: Order, amount: Decimal, at: datetime | None 
         remaining -= take
     if remaining > 0:
         raise RefundRefused(f"{amount} is more than the order's lines and shipping have left", "amount")
-    return issue_refund(order, Refund(lines=list(planned.values()), shipping=shipping), at=at).credit_slip
+    refund = Refund(lines=list(planned.values()), shipping=shipping)
+    return issue_refund(order, refund, at=at, reason=reason).credit_slip

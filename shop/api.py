@@ -120,9 +120,11 @@ def order(order_id: int):
 def change_order_status(order_id: int):
     """Move an order to another state through the status service."""
     found = _order_or_404(order_id)
-    state = api_input.read_status_change(json_body())
+    body = json_body()
+    state = api_input.read_status_change(body)
+    reason, note = api_input.read_reason(body)
     try:
-        history = change_state(found, state, employee=_employee())
+        history = change_state(found, state, employee=_employee(), reason=reason, note=note)
     except StateAlreadyAssigned as error:
         db.session.rollback()
         raise ApiError(409, "already_assigned", str(error)) from None
@@ -150,9 +152,11 @@ def bulk_change_order_status():
 def create_credit_slip(order_id: int):
     """Refund lines and shipping (partial, standard or return) by credit slip and/or voucher; the state stays."""
     found = _order_or_404(order_id)
-    refund = api_input.read_credit_slip(json_body())
+    body = json_body()
+    refund = api_input.read_credit_slip(body)
+    reason, note = api_input.read_reason(body)
     try:
-        result = issue_refund(found, refund, employee=_employee())
+        result = issue_refund(found, refund, employee=_employee(), reason=reason, note=note)
     except RefundRefused as error:
         db.session.rollback()
         raise ApiError(422, "invalid", str(error), {error.field or "lines": str(error)}) from None

@@ -21,6 +21,7 @@ from core.apierrors import ApiError
 from core.inputs import MAX_ID, text_problem, whole_number
 from extensions import db
 from shop.models import OrderState, Product
+from shop.reasons import reason_problems
 from shop.refunds import KINDS, LineRefund, Refund
 
 MAX_LINES = 100
@@ -263,11 +264,24 @@ def _read_browser(value, errors: FieldErrors) -> dict | None:
     return browser
 
 
+def _check_reason(data: dict, errors: FieldErrors) -> None:
+    """Add an error per field for an unusable refund reason or note."""
+    for field, message in reason_problems(data.get("reason"), data.get("note")).items():
+        errors.add(field, message)
+
+
+def read_reason(data: dict) -> tuple[str | None, str | None]:
+    """Return the (checked) refund reason and note of a status change or credit slip body."""
+    note = data.get("note")
+    return data.get("reason"), (note.strip() or None) if isinstance(note, str) else None
+
+
 def read_status_change(data: dict) -> OrderState:
     """Read ``{state_id}``."""
     errors = FieldErrors()
-    refuse_unknown_keys(data, {"state_id"}, errors)
+    refuse_unknown_keys(data, {"state_id", "reason", "note"}, errors)
     state = read_state(data, errors)
+    _check_reason(data, errors)
     errors.raise_if_any()
     return state
 
@@ -318,7 +332,10 @@ def read_credit_slip(data: dict) -> Refund:
     return, a credit slip by default, a voucher on request.
     """
     errors = FieldErrors()
-    refuse_unknown_keys(data, {"lines", "refund_shipping", "shipping_amount", *REFUND_FLAGS, "kind"}, errors)
+    refuse_unknown_keys(
+        data, {"lines", "refund_shipping", "shipping_amount", *REFUND_FLAGS, "kind", "reason", "note"}, errors
+    )
+    _check_reason(data, errors)
     flags = {}
     for key, default in {"refund_shipping": False, **REFUND_FLAGS}.items():
         flags[key] = data.get(key, default)

@@ -155,7 +155,12 @@ def _plan_line(line: OrderLine, wanted: LineRefund, kind: str) -> _LinePlan:
 
 
 def issue_refund(
-    order: Order, refund: Refund, employee: Employee | None = None, at: datetime | None = None
+    order: Order,
+    refund: Refund,
+    employee: Employee | None = None,
+    at: datetime | None = None,
+    reason: str | None = None,
+    note: str | None = None,
 ) -> RefundResult:
     """Refund lines and shipping of an order as asked; the caller commits.
 
@@ -243,7 +248,9 @@ def issue_refund(
         db.session.add(voucher)
     db.session.flush()
     if slip is not None:
-        credit_slip_issued.send(order, credit_slip=slip, employee=employee, at=at, kind=refund.kind)
+        credit_slip_issued.send(
+            order, credit_slip=slip, employee=employee, at=at, kind=refund.kind, reason=reason, note=note
+        )
     return RefundResult(slip, voucher, products_incl + shipping_incl)
 
 

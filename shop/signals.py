@@ -34,7 +34,8 @@ order_status_changed.__doc__ = """Sent after an order changed state (PrestaShop'
 Sender: the Order, already in its new state (``valid`` follows the new state; the invoice number is
 set if the new state has invoice=1; the payment of what was unpaid is recorded if it has paid=1).
 Keyword arguments: ``old_state`` (OrderState, or None when the order is being created), ``new_state``
-(OrderState), ``employee`` (Employee or None), ``at`` (aware UTC datetime of the change).
+(OrderState), ``employee`` (Employee or None), ``at`` (aware UTC datetime of the change),
+``reason`` and ``note`` (the refund's reason from shop.reasons.REASONS and a note, or None).
 Where it differs from PrestaShop: actionOrderStatusPostUpdate carries ``newOrderStatus`` and
 ``id_order`` only; ``old_state`` is our convenience (a PrestaShop module would read the history). The history row of the
 change is added after this signal, so ``order.history`` still lists only earlier states (PrestaShop's
@@ -47,7 +48,8 @@ credit_slip_issued = _signals.signal("credit-slip-issued")
 credit_slip_issued.__doc__ = """Sent after a credit slip (partial refund) was issued; the order's state is unchanged.
 
 Sender: the Order. Keyword arguments: ``credit_slip`` (CreditSlip), ``employee`` (Employee or None),
-``at`` (aware UTC datetime), ``kind`` (``partial``, ``standard`` or ``return``). PrestaShop's
+``at`` (aware UTC datetime), ``kind`` (``partial``, ``standard`` or ``return``), ``reason`` and
+``note`` (the refund's reason from shop.reasons.REASONS and a note, or None). PrestaShop's
 actionOrderSlipAdd passes ``order``, ``productList`` and ``qtyList``: read them from
 ``credit_slip.lines``. Sent inside the slip's transaction; not sent for a refund by voucher only.
 """

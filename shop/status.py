@@ -26,7 +26,12 @@ class StateAlreadyAssigned(Exception):
 
 
 def change_state(
-    order: Order, new_state: OrderState, employee: Employee | None = None, at: datetime | None = None
+    order: Order,
+    new_state: OrderState,
+    employee: Employee | None = None,
+    at: datetime | None = None,
+    reason: str | None = None,
+    note: str | None = None,
 ) -> OrderHistory:
     """Move order to new_state; the caller commits, so receivers' rows share the transaction.
 
@@ -54,7 +59,9 @@ def change_state(
         _record_payment_of_unpaid(order, at)
     db.session.flush()
 
-    order_status_changed.send(order, old_state=old_state, new_state=new_state, employee=employee, at=at)
+    order_status_changed.send(
+        order, old_state=old_state, new_state=new_state, employee=employee, at=at, reason=reason, note=note
+    )
 
     history = OrderHistory(order_id=order.id, state=new_state, employee=employee, at=at)
     order.history.append(history)

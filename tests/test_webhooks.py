@@ -298,3 +298,29 @@ def test_demo_registers_an_endpoint_at_the_sandbox_receiver(app):
     assert again.exit_code == 0
     with app.app_context():
         assert len(endpoints.endpoints()) == 1
+
+
+def test_reason_and_note_ride_in_the_payload(shop):
+    endpoint = shop.add_endpoint()
+    order = shop.order()
+    line = next(line for line in order["lines"] if line["product_id"] == shop.tshirt)
+    slip = {"lines": [{"order_line_id": line["id"], "quantity": 1}], "reason": "duplicate", "note": "ordered twice"}
+    shop.send("POST", f"/api/orders/{order['id']}/credit-slips", slip, 201)
+    shop.send(
+        "POST", f"/api/orders/{order['id']}/status", {"state_id": shop.states["PS_OS_REFUND"], "reason": "fraudulent"}
+    )
+    shop.dispatch(only="webhook")
+    first, second = (verify(endpoint["secret"], hit)["data"]["refund"] for hit in shop.received("webhook"))
+    assert (first["reason"], first["note"], first["amount"]) == ("duplicate", "ordered twice", 2388)
+    assert (second["reason"], second["note"], second["amount"]) == ("fraudulent", None, 4368)
+
+
+@pytest.mark.parametrize(
+    "extra", [{"reason": "because"}, {"reason": 7}, {"note": "x" * 501}, {"note": "a\x07b"}, {"note": "\ud800"}]
+)
+def test_hostile_reason_or_note_is_422_and_changes_nothing(shop, extra):
+    order = shop.order()
+    body = {"state_id": shop.states["PS_OS_REFUND"], **extra}
+    answer = shop.http.post(f"{shop.url}/api/orders/{order['id']}/status", json=body, timeout=10)
+    assert answer.status_code == 422 and next(iter(extra)) in answer.json()["error"]["fields"]
+    assert shop.get(f"/api/orders/{order['id']}")["current_state"]["id"] == shop.states["PS_OS_PAYMENT"]

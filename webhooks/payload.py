@@ -10,11 +10,11 @@ from decimal import Decimal
 from delivery.jsontext import dumps
 from postbacks.intake import ZERO_DECIMAL_CURRENCIES
 from refunding import FULL, Refund, ValueSettings, order_value
+from shop.reasons import REASONS
 from webhooks.endpoints import REFUNDED
 
 # The transaction's amount is what the customer paid: tax and shipping included.
 VALUE_SETTINGS = ValueSettings(tax_incl=True, shipping_incl=True)
-REASONS = ("requested_by_customer", "duplicate", "fraudulent", "chargeback", "other")
 DEFAULT_REASON = "requested_by_customer"
 
 
