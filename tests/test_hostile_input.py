@@ -84,8 +84,9 @@ FIELDS = [
     "amount",
 ]
 CUSTOMER_KEYS = ["email", "firstname", "lastname", "phone", "city", "state", "postcode", "country"]
-# Tables that record refusals by design: the sandbox keeps Meta's recent error answers for testers.
-ERROR_LOGS = {"sandbox_error_answer"}
+# Tables that record refusals by design: the sandbox keeps Meta's recent error answers for testers, and
+# its webhook receiver every request it got, verified or not (the verification result is what testers read).
+ERROR_LOGS = {"sandbox_error_answer", "sandbox_webhook_hit"}
 DEEP = "[" * 100_000 + "]" * 100_000
 # Actions that take no body, so any body does them (and GA4's collect endpoint, which answers 2xx to anything).
 BODY_IGNORED = (
