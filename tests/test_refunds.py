@@ -177,7 +177,14 @@ def test_credit_slip_issued_signal_sent_once_with_the_slip(order, staff):
     assert len(signals.sent) == 1
     kind, sender, kwargs = signals.sent[0]
     assert sender is order
-    assert kwargs == {"credit_slip": slip, "employee": employee, "at": at, "kind": "partial", "reason": None, "note": None}
+    assert kwargs == {
+        "credit_slip": slip,
+        "employee": employee,
+        "at": at,
+        "kind": "partial",
+        "reason": None,
+        "note": None,
+    }
     assert slip.id is not None and slip.lines[0].id is not None  # flushed before the signal
     db.session.commit()
     assert slip.employee_id == employee.id and slip.at == at
