@@ -240,7 +240,10 @@ def test_bulk_refunds_delivered_once_with_a_delivery_worker_killed(database_url,
         with engine.connect() as connection:
             statuses = Counter(
                 connection.execute(
-                    sa.text(f"SELECT status FROM {outbox} WHERE order_id = ANY(:ids) OR id = ANY(:killed)"),  # noqa: S608
+                    sa.text(
+                        f"SELECT status FROM {outbox} WHERE destination = 'meta_capi' "  # noqa: S608
+                        "AND (order_id = ANY(:ids) OR id = ANY(:killed))"
+                    ),
                     {"ids": order_ids, "killed": killed_batch},
                 ).scalars()
             )
