@@ -35,7 +35,8 @@ def _too_many(limit: RequestLimit):
     """Answer the sign-in page with the throttle message instead of checking the password."""
     from shop.auth import LoginForm
 
-    wait = max(limit.reset_at - time.time(), 1)
+    # The storage's reset time can lie a fraction past the window (it rounds up): never promise more than it.
+    wait = min(max(limit.reset_at - time.time(), 1), limit.limit.get_expiry())
     minutes = math.ceil(wait / 60)
     form = LoginForm()
     form.password.errors = [f"Too many attempts, try again in {minutes} min."]

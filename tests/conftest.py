@@ -13,6 +13,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from app import create_app
+from core.background import BackgroundThread
 from extensions import db
 from sandbox.versions import available_versions
 from shop.models import ROLES, Customer, OrderState, Product
@@ -68,6 +69,10 @@ def app(app_config):
         install_default_states()
         db.session.commit()
     yield application
+    # Stop this app's background threads (delivery, postbacks): they would go on logging against a removed database.
+    for extension in list(application.extensions.values()):
+        if isinstance(extension, BackgroundThread):
+            extension.stop(timeout=5)
     with application.app_context():
         db.session.remove()
         if os.environ.get("FLASK_TEST_DATABASE_URI"):
