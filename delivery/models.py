@@ -114,8 +114,11 @@ class DeliveryAttempt(db.Model):
     worker: Mapped[str | None] = mapped_column(String(64))
     request_url: Mapped[str] = mapped_column(Text)  # secrets masked
     request_body: Mapped[str | None] = mapped_column(Text)  # never holds a secret
+    # JSON {name: value} of the headers sent, secrets masked (None: recorded before headers were kept).
+    request_headers: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)  # truncated
+    response_headers: Mapped[str | None] = mapped_column(Text)  # JSON {name: value} of the answer's headers
     fbtrace_id: Mapped[str | None] = mapped_column(String(64))  # the destination's trace id (Meta's fbtrace_id)
     duration_ms: Mapped[int | None]
     outcome: Mapped[str] = mapped_column(String(16))  # sent | transient | permanent | bad_event | split

@@ -15,7 +15,9 @@ def outcomes_reader(destination: str, display_name: str) -> Callable:
     """Return the module's ``status_change_outcomes`` hook (shop.modules) for its destination."""
     from shop.modules import StatusChangeOutcome
 
-    def status_change_outcomes(order_ids: Sequence[int], since: datetime) -> dict[int, StatusChangeOutcome]:
+    def status_change_outcomes(
+        order_ids: Sequence[int], since: datetime, trigger: str = "status"
+    ) -> dict[int, StatusChangeOutcome]:
         outcomes: dict[int, StatusChangeOutcome] = {}
         ids = list(dict.fromkeys(order_ids))
         for start in range(0, len(ids), CHUNK):
@@ -23,7 +25,7 @@ def outcomes_reader(destination: str, display_name: str) -> Callable:
                 select(Decision, OutboxEvent)
                 .outerjoin(OutboxEvent, Decision.outbox_event_id == OutboxEvent.id)
                 .where(Decision.destination == destination, Decision.order_id.in_(ids[start : start + CHUNK]))
-                .where(Decision.trigger == "status", Decision.at >= since)
+                .where(Decision.trigger == trigger, Decision.at >= since)
                 .order_by(Decision.id)
             )
             for decision, event in rows:  # the latest wins

@@ -22,15 +22,17 @@ DISPLAY_NAME = "Pixel Plus"
 CHUNK = 500
 
 
-def status_change_outcomes(order_ids: Sequence[int], since: datetime) -> dict[int, StatusChangeOutcome]:
-    """Return the outcome of each order's latest status change made at or after since."""
+def status_change_outcomes(
+    order_ids: Sequence[int], since: datetime, trigger: str = "status"
+) -> dict[int, StatusChangeOutcome]:
+    """Return the outcome of each order's latest status change (or credit slip) made at or after since."""
     outcomes: dict[int, StatusChangeOutcome] = {}
     ids = list(dict.fromkeys(order_ids))
     for start in range(0, len(ids), CHUNK):
         rows = db.session.execute(
             select(Decision, OutboxEvent)
             .outerjoin(OutboxEvent, Decision.outbox_event_id == OutboxEvent.id)
-            .where(Decision.order_id.in_(ids[start : start + CHUNK]), Decision.trigger == "status")
+            .where(Decision.order_id.in_(ids[start : start + CHUNK]), Decision.trigger == trigger)
             .where(Decision.at >= since, Decision.destination == META_CAPI)
             .order_by(Decision.id)
         )

@@ -277,6 +277,9 @@ class OrderHistory(db.Model):
     state_id: Mapped[int] = mapped_column(ForeignKey("order_state.id"))
     employee_id: Mapped[int | None] = mapped_column(ForeignKey("employee.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Why the order was refunded (shop.reasons.REASONS) and the admin's note; None: not given.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
 
     state: Mapped[OrderState] = relationship()
     employee: Mapped["Employee | None"] = relationship()
@@ -300,6 +303,9 @@ class CreditSlip(db.Model):
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     shipping_cost_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     slip_type: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Why the money was given back (shop.reasons.REASONS) and the admin's note; None: not given.
+    reason: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
 
     order: Mapped[Order] = relationship(back_populates="credit_slips")
     employee: Mapped["Employee | None"] = relationship()

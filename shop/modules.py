@@ -49,8 +49,9 @@ class InstalledModule:
     # A banner for every back-office page: return HTML (Markup), or None when there is nothing to say.
     admin_banner: Callable[[], str | None] | None = None
     # What the module did about the status changes of these orders made at or after a time:
-    # (order ids, since) → {order id: StatusChangeOutcome}; orders it has nothing about are left out.
-    status_change_outcomes: Callable[[Sequence[int], datetime], dict[int, "StatusChangeOutcome"]] | None = None
+    # (order ids, since, trigger="status") → {order id: StatusChangeOutcome}; orders it has nothing
+    # about are left out. trigger="credit_slip" asks about the credit slips instead.
+    status_change_outcomes: Callable[..., dict[int, "StatusChangeOutcome"]] | None = None
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,10 @@ def host_menu(app: Flask) -> list[MenuEntry]:
     return list(app.extensions.get(MENU_KEY, []))
 
 
-def status_change_outcomes(app: Flask, order_ids: Sequence[int], since: datetime) -> list[dict]:
-    """Ask each module what it did about these orders' status changes since a time.
+def status_change_outcomes(
+    app: Flask, order_ids: Sequence[int], since: datetime, trigger: str = "status"
+) -> list[dict]:
+    """Ask each module what it did about these orders' status changes (or credit slips) since a time.
 
     Returns ``[{"module": InstalledModule, "outcomes": {order id: StatusChangeOutcome}}]``; a module
     that fails is logged and left out, so telling the admin never breaks the change already made.
@@ -169,7 +172,9 @@ def status_change_outcomes(app: Flask, order_ids: Sequence[int], since: datetime
         if module.status_change_outcomes is None:
             continue
         try:
-            outcomes = module.status_change_outcomes(list(order_ids), since)
+            # Modules written before credit slips were asked about take (order ids, since) only.
+            extra = {} if trigger == "status" else {"trigger": trigger}
+            outcomes = module.status_change_outcomes(list(order_ids), since, **extra)
         except Exception:
             log.exception("module %s could not say what it did about a status change", module.name)
             continue

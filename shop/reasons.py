@@ -7,6 +7,13 @@ Meta's refund events have none.
 
 REASONS = ("requested_by_customer", "duplicate", "fraudulent", "chargeback", "other")
 MAX_NOTE_CHARS = 500
+LABELS = {
+    "requested_by_customer": "Requested by the customer",
+    "duplicate": "Duplicate order",
+    "fraudulent": "Fraudulent order",
+    "chargeback": "Chargeback",
+    "other": "Other",
+}
 
 
 def reason_problems(reason, note) -> dict[str, str]:

@@ -223,6 +223,8 @@ def issue_refund(
             shipping_cost_amount=shipping_incl,
             # As OrderSlipCreator sets it: "specific amount" as soon as shipping is refunded.
             slip_type=SLIP_TYPE_SPECIFIC_AMOUNT if shipping_incl > 0 else SLIP_TYPE_PRODUCT_PRICES,
+            reason=reason,
+            note=note,
         )
         for plan in plans:
             slip.lines.append(

@@ -88,6 +88,8 @@ def history_json(entry: OrderHistory) -> dict:
         "state_name": entry.state.name,
         "at": time_str(entry.at),
         "employee": employee_str(entry.employee),
+        "reason": entry.reason,
+        "note": entry.note,
     }
 
 
@@ -108,6 +110,8 @@ def credit_slip_json(slip: CreditSlip) -> dict:
         "amount": money_str(slip.amount),
         "shipping_cost_amount": money_str(slip.shipping_cost_amount),
         "slip_type": slip.slip_type,
+        "reason": slip.reason,
+        "note": slip.note,
         "lines": [
             {
                 "order_line_id": row.order_line_id,

@@ -63,7 +63,7 @@ def change_state(
         order, old_state=old_state, new_state=new_state, employee=employee, at=at, reason=reason, note=note
     )
 
-    history = OrderHistory(order_id=order.id, state=new_state, employee=employee, at=at)
+    history = OrderHistory(order_id=order.id, state=new_state, employee=employee, at=at, reason=reason, note=note)
     order.history.append(history)
     db.session.flush()
     if new_state.send_email:
@@ -137,9 +137,16 @@ class BulkResult:
     skipped: list[dict] = field(default_factory=list)
 
 
-def change_states(order_ids: list[int], new_state: OrderState, employee: Employee | None = None) -> BulkResult:
+def change_states(
+    order_ids: list[int],
+    new_state: OrderState,
+    employee: Employee | None = None,
+    reason: str | None = None,
+    note: str | None = None,
+) -> BulkResult:
     """Change each order in list order, as PrestaShop's bulk action does; skip and report the rest.
 
+    One refund reason and note, when given, go with every change.
     Each order changes inside a savepoint, so one failing order leaves the others' changes intact.
     The caller commits.
     """
@@ -170,7 +177,7 @@ def change_states(order_ids: list[int], new_state: OrderState, employee: Employe
             continue
         try:
             with db.session.begin_nested():
-                change_state(order, new_state, employee)
+                change_state(order, new_state, employee, reason=reason, note=note)
         except StateAlreadyAssigned:  # another admin moved it there meanwhile
             result.skipped.append({"id": order_id, "reason": f"already in state {new_state.name}"})
             continue

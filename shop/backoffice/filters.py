@@ -7,6 +7,7 @@ from markupsafe import Markup
 
 from core.dbtypes import money as to_cents
 from shop.backoffice import bp
+from shop.reasons import LABELS as REASON_LABELS
 
 
 @bp.app_template_filter("money")
@@ -33,3 +34,9 @@ def state_badge(state) -> Markup:
     if state is None:
         return Markup('<span class="badge text-bg-light">none</span>')
     return Markup('<span class="badge state-badge" data-state-id="{}">{}</span>').format(state.id, state.name)
+
+
+@bp.app_template_filter("refund_reason")
+def refund_reason(reason: str | None) -> str:
+    """Show a refund reason in words (``Requested by the customer``); an unknown one as stored."""
+    return REASON_LABELS.get(reason or "", reason or "—")

@@ -18,6 +18,7 @@ from wtforms import (
     SelectField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import (
     DataRequired,
@@ -35,6 +36,8 @@ from core.inputs import MAX_ID, DateInRange, whole_number
 from extensions import db
 from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
+from shop.reasons import LABELS as REASON_LABELS
+from shop.reasons import MAX_NOTE_CHARS, reason_problems
 from shop.refunds import LineRefund, Refund, shipping_refundable
 
 PER_PAGE_CHOICES = (20, 50, 100, 200)
@@ -105,7 +108,38 @@ class OrderFilterForm(FlaskForm):
             raise ValidationError("The end date is before the start date.")
 
 
-class StatusForm(FlaskForm):
+class RefundReasonFields:
+    """A refund reason and a note, on every form that refunds (status change, bulk change, credit slip).
+
+    Both optional; checked by shop.reasons, the rule the JSON API applies, with a message per field.
+    """
+
+    reason = SelectField("Refund reason", default="", validate_choice=False)
+    note = TextAreaField("Note", validators=[Optional()])
+
+    def set_reason_choices(self) -> None:
+        """Offer "not given" and every reason (call from the form's __init__)."""
+        self.reason.choices = [("", "Not given"), *REASON_LABELS.items()]
+        self.note.render_kw = {"maxlength": MAX_NOTE_CHARS, "rows": 2}
+
+    def validate_reason(self, field):
+        problem = reason_problems(field.data or None, None).get("reason")
+        if problem:
+            raise ValidationError(f"Choose a reason from the list ({problem}).")
+
+    def validate_note(self, field):
+        problem = reason_problems(None, field.data or None).get("note")
+        if problem:
+            raise ValidationError(
+                "The note " + problem + (" (line breaks and tabs are fine)." if "control" in problem else ".")
+            )
+
+    def reason_and_note(self) -> tuple[str | None, str | None]:
+        """Return the reason and the note as the services take them: None when not given."""
+        return self.reason.data or None, (self.note.data or "").strip() or None
+
+
+class StatusForm(RefundReasonFields, FlaskForm):
     """Change one order's status; the page offers every state but the current one."""
 
     state_id = SelectField("New status", coerce=int, validators=[InputRequired(message="Choose a status.")])
@@ -116,6 +150,7 @@ class StatusForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # The current state stays a valid choice so that the status service reports "already assigned".
         self.state_id.choices = state_choices()
+        self.set_reason_choices()
 
 
 class BulkStatusForm(FlaskForm):
@@ -135,12 +170,16 @@ class BulkStatusForm(FlaskForm):
             raise ValidationError("Select at least one order.")
 
 
-class BulkConfirmForm(FlaskForm):
-    """The confirmation of a bulk status change: the exact orders shown and the target state."""
+class BulkConfirmForm(RefundReasonFields, FlaskForm):
+    """The confirmation of a bulk status change: the exact orders shown, the target state, one reason for all."""
 
     order_ids = IdListField("Orders", validators=[DataRequired(message="No orders to change.")])
     state_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(1, MAX_ID)])
     confirm = SubmitField("Confirm")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.set_reason_choices()
 
     def validate_state_id(self, field):
         if field.errors:  # out of range: never ask the database
@@ -173,7 +212,7 @@ REFUND_WITH_CHOICES = [
 ]
 
 
-class RefundForm(FlaskForm):
+class RefundForm(RefundReasonFields, FlaskForm):
     """A refund as PrestaShop's order page takes it: per line a quantity (``line_<id>``) and an amount
     (``amount_<id>``, tax incl), the shipping, the kind, credit slip and/or voucher, restock."""
 
@@ -196,6 +235,7 @@ class RefundForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = list(REFUND_KIND_CHOICES)
         self.refund_with.choices = list(REFUND_WITH_CHOICES)
+        self.set_reason_choices()
 
     def line_fields(self, order: Order):
         """Yield (order line, its quantity field, its amount field)."""

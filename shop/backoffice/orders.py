@@ -115,11 +115,16 @@ def change_order_status(order_id: int):
     form = StatusForm()
     back = safe_next(form.next.data) or url_for("backoffice.order", order_id=order.id)
     if not form.validate():
-        _flash_errors(form)
-        return redirect(back)
+        if form.next.data or form.state_id.errors:  # a row of the list, or no state: say it where the admin was
+            _flash_errors(form)
+            return redirect(back)
+        # The order page's form: show its reason and note again with a message on the field, nothing changed.
+        db.session.rollback()
+        return _render_order(order, status_form=form), 422
     new_state = db.session.get(OrderState, form.state_id.data)
     try:
-        history = change_state(order, new_state, current_user._get_current_object())
+        reason, note = form.reason_and_note()
+        history = change_state(order, new_state, current_user._get_current_object(), reason=reason, note=note)
     except StateAlreadyAssigned:
         db.session.rollback()
         flash(f"Order {order.reference} is already in state {new_state.name}: nothing changed.", "error")
@@ -141,7 +146,9 @@ def refund_order(order_id: int):
     form = refund_form_for(order)
     if form.validate():
         try:
-            result = issue_refund(order, form.refund(order), current_user._get_current_object())
+            reason, note = form.reason_and_note()
+            employee = current_user._get_current_object()
+            result = issue_refund(order, form.refund(order), employee, reason=reason, note=note)
         except RefundRefused as refusal:
             db.session.rollback()
             field = {"refund_shipping": form.refund_shipping, "shipping_amount": form.shipping_amount}.get(
@@ -150,7 +157,11 @@ def refund_order(order_id: int):
             (field.errors if field is not None else form.form_errors).append(str(refusal))
         else:
             db.session.commit()
-            flash(_refund_message(order, result), "success")
+            said = []
+            if result.credit_slip is not None:  # only a credit slip tells the modules (a voucher alone does not)
+                answers = status_change_outcomes(current_app, [order.id], result.credit_slip.at, "credit_slip")
+                said = [outcome.describe() for answer in answers for outcome in answer["outcomes"].values()]
+            flash(" ".join([_refund_message(order, result), *said]), "success")
             return redirect(url_for("backoffice.order", order_id=order.id, _anchor="credit-slips"))
     return _render_order(order, refund_form=form), 422
 
@@ -221,7 +232,8 @@ def bulk_status_confirm():
         return redirect(url_for("backoffice.orders", **_filter_args()))
     state = db.session.get(OrderState, form.state_id.data)
     since = utcnow()
-    result = change_states(order_ids, state, current_user._get_current_object())
+    reason, note = form.reason_and_note()
+    result = change_states(order_ids, state, current_user._get_current_object(), reason=reason, note=note)
     db.session.commit()
     answers = status_change_outcomes(current_app, result.changed, since)
     summaries = summarize(answers)
@@ -253,11 +265,12 @@ def _outcomes_by_order(answers: list[dict]) -> dict[int, list]:
     return by_order
 
 
-def _render_order(order: Order, refund_form=None):
+def _render_order(order: Order, refund_form=None, status_form=None):
     """Render the order page, with fresh forms unless given ones carry errors."""
     return render_template(
         "backoffice/order.html",
         order=order,
+        status_form=status_form or StatusForm(formdata=None),
         states=_all_states(),
         history=sorted(order.history, key=lambda entry: (entry.at, entry.id), reverse=True),
         refund_form=refund_form or refund_form_for(order, formdata=None),
