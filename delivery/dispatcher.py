@@ -354,8 +354,10 @@ class Dispatcher:
                 worker=self.worker,
                 request_url=answer.request_url,
                 request_body=answer.request_body,
+                request_headers=_headers_json(answer.request_headers),
                 http_status=answer.http_status,
                 response_body=answer.stored_text,
+                response_headers=_headers_json(answer.response_headers),
                 fbtrace_id=(answer.trace_id or None) and answer.trace_id[:64],
                 duration_ms=answer.duration_ms,
                 outcome=verdict,
@@ -464,6 +466,11 @@ def _row_failures(sender, answer: Answer, items: list[Item]) -> dict[int, str]:
     if row_failures is None:
         return {}
     return {items[index].id: reason for index, reason in row_failures(answer, len(items)).items()}
+
+
+def _headers_json(headers: dict[str, str] | None) -> str | None:
+    """Return headers (already masked by the HTTP client) as an attempt row stores them."""
+    return json.dumps(headers, ensure_ascii=False) if headers else None
 
 
 def _parsed(payload_json: str) -> dict:

@@ -25,6 +25,9 @@ DEFAULT_READ_TIMEOUT = 3.0
 MAX_ANSWER_BYTES = 64 * 1024
 # ... and what is stored of it in attempt rows and on the event (shown as text only).
 STORED_ANSWER_CHARS = 4096
+# Headers kept of a request or an answer, and of each value.
+MAX_HEADERS, MAX_HEADER_CHARS = 50, 500
+CREDENTIAL_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie")
 
 
 @dataclass
@@ -42,6 +45,8 @@ class Answer:
     refused: bool = False  # refused by the client itself (host rules, a redirect): never retried
     retry_after: float | None = None  # seconds the destination asked us to wait
     trace_id: str | None = None  # the destination's request id, for support
+    request_headers: dict[str, str] | None = None  # as sent, Authorization and secrets masked
+    response_headers: dict[str, str] | None = None  # as answered, secrets masked
 
     @classmethod
     def unsent(cls, message: str, retryable: bool, request_url: str = "", refused: bool = False) -> "Answer":
@@ -68,6 +73,23 @@ def mask_token(token: str | None) -> str:
     if len(token) <= 10:
         return "…"
     return f"{token[:4]}…{token[-4:]}"
+
+
+def shown_headers(headers, secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Return headers as attempt rows keep them: at most MAX_HEADERS, values cut, credentials masked.
+
+    An Authorization (or Proxy-Authorization) value keeps only its scheme and the token's mask
+    (``Bearer ya29…9x2Q``); every secret the sender named is masked wherever it appears. A webhook's
+    ``webhook-signature`` is an HMAC, not its secret, and is kept: a receiver's developer needs it.
+    """
+    shown: dict[str, str] = {}
+    for name, value in list(headers.items())[:MAX_HEADERS]:
+        name, value = str(name), str(value)
+        if name.lower() in CREDENTIAL_HEADERS:
+            scheme, _, token = value.partition(" ")
+            value = f"{scheme} {mask_token(token)}" if token else mask_token(value)
+        shown[name[:100]] = (scrub(value, *secrets) or "")[:MAX_HEADER_CHARS]
+    return shown
 
 
 def scrub(text: str | None, *secrets: str | None) -> str | None:
@@ -121,6 +143,7 @@ class HttpClient:
             return Answer.unsent(f"connection error: {scrub(str(error), *secrets)}", True, stored_url)
         except HostRefused as error:
             return Answer.unsent(f"refused: {scrub(str(error), *secrets)}", False, stored_url, refused=True)
+        sent_headers = shown_headers({**self.session.headers, **headers}, secrets)
         started = time.monotonic()
         try:
             response = self.session.post(
@@ -143,8 +166,12 @@ class HttpClient:
                 duration_ms=_ms_since(started),
                 error_message=scrub(_network_message(error), *secrets),
                 retryable=True,
+                request_headers=sent_headers,
             )
         duration_ms = _ms_since(started)
+        # What requests really sent (with Content-Length and the rest), and what came back.
+        sent_headers = shown_headers(response.request.headers, secrets) if response.request else sent_headers
+        answer_headers = shown_headers(response.headers, secrets)
         if 300 <= response.status_code < 400:
             return Answer(
                 http_status=response.status_code,
@@ -153,6 +180,8 @@ class HttpClient:
                 duration_ms=duration_ms,
                 error_message=_redirect_message(url, response),
                 refused=True,
+                request_headers=sent_headers,
+                response_headers=answer_headers,
             )
         text = scrub(raw.decode(response.encoding or "utf-8", errors="replace"), *secrets)
         return Answer(
@@ -164,6 +193,8 @@ class HttpClient:
             duration_ms=duration_ms,
             retryable=response.status_code >= 500 or response.status_code in (408, 429),
             retry_after=retry_after_seconds(response.headers.get("Retry-After")),
+            request_headers=sent_headers,
+            response_headers=answer_headers,
         )
 
 

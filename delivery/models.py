@@ -126,6 +126,21 @@ class DeliveryAttempt(db.Model):
 
     events: Mapped[list[OutboxEvent]] = relationship(secondary=attempt_event, back_populates="attempt_rows")
 
+    @property
+    def sent_headers(self) -> list[tuple[str, str]]:
+        """The request's headers as (name, value), in the order sent; empty when not recorded."""
+        return _header_items(self.request_headers)
+
+    @property
+    def answer_headers(self) -> list[tuple[str, str]]:
+        """The answer's headers as (name, value); empty when not recorded or there was no answer."""
+        return _header_items(self.response_headers)
+
+
+def _header_items(text: str | None) -> list[tuple[str, str]]:
+    parsed = parse_answer(text)
+    return [(str(k), str(v)) for k, v in parsed.items()] if isinstance(parsed, dict) else []
+
 
 class DestinationState(db.Model):
     """A destination's circuit breaker, shared by every worker through the database."""

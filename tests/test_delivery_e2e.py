@@ -328,6 +328,8 @@ def test_the_token_appears_nowhere(shop, app, make_order, auth, client):
             texts += [row.payload_json, row.last_error, row.response_json]
         for attempt in db.session.scalars(select(DeliveryAttempt)):
             texts += [attempt.request_url, attempt.request_body, attempt.response_body, attempt.error]
+            texts += [attempt.request_headers, attempt.response_headers]
+            assert dict(attempt.sent_headers)["Content-Type"]  # the headers are recorded, the token is not
     auth.login("superadmin")
     pages = ["/admin/events", "/admin/decisions", "/admin/events/export.csv"]
     pages += ["/admin/events/export.json"] + [f"/admin/events/{r.id}" for r in rows]

@@ -408,3 +408,42 @@ def test_an_unpaid_order_canceled_sends_nothing_and_both_decisions_say_why(shop)
         decision = shop.decisions(destination, order)[-1]
         assert decision["outcome"] == "skipped" and "never paid" in decision["reason"]
         assert shop.events(destination) == []
+
+
+# --- what the log keeps of each request ------------------------------------------------------------
+
+
+def attempt_rows(app, destination: str) -> list:
+    from delivery.models import DeliveryAttempt
+
+    with app.app_context():
+        rows = db.session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.destination == destination)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def stored_text(row) -> str:
+    """Everything an attempt row keeps about its request and answer, as one string."""
+    return " ".join(
+        str(value or "")
+        for value in (row.request_url, row.request_body, row.request_headers, row.response_body, row.response_headers)
+    )
+
+
+def test_attempts_keep_request_and_answer_headers_without_ga4s_api_secret_or_ads_token(shop):
+    order = shop.order()
+    shop.status(order, "PS_OS_REFUND")
+    assert shop.dispatch(only="ga4").sent == 1
+    shop.register_conversions(order)
+    assert shop.dispatch(only="google_ads").sent >= 1
+    (ga4,) = attempt_rows(shop.app, "ga4")
+    sent = dict(ga4.sent_headers)
+    assert sent["Content-Type"].startswith("application/json") and sent["User-Agent"] == "pixelplus-shop/1.0"
+    assert dict(ga4.answer_headers)  # the sandbox's answer headers are kept too
+    # The API secret rides in GA4's query string: masked in the URL, nowhere in full.
+    assert API_SECRET not in stored_text(ga4) and "api_secret=test…1234" in ga4.request_url
+    for row in attempt_rows(shop.app, "google_ads"):
+        sent = dict(row.sent_headers)
+        scheme, _, token = sent["Authorization"].partition(" ")
+        assert scheme == "Bearer" and "…" in token and len(token) == 9  # 4 + … + 4
+        assert DEMO_GOOGLEADS_TOKEN not in stored_text(row)

@@ -324,3 +324,32 @@ def test_hostile_reason_or_note_is_422_and_changes_nothing(shop, extra):
     answer = shop.http.post(f"{shop.url}/api/orders/{order['id']}/status", json=body, timeout=10)
     assert answer.status_code == 422 and next(iter(extra)) in answer.json()["error"]["fields"]
     assert shop.get(f"/api/orders/{order['id']}")["current_state"]["id"] == shop.states["PS_OS_PAYMENT"]
+
+
+def test_each_attempt_keeps_the_headers_sent_and_answered_and_the_event_page_shows_them(app, shop, client, auth):
+    endpoint = shop.add_endpoint()
+    shop.faults({"error": "server", "count": 1})
+    shop.status(shop.order(), "PS_OS_REFUND")
+    clock = MovingClock()
+    assert shop.dispatch(clock=clock, only="webhook").sent == 0  # the sandbox answers 500 once
+    clock.advance(5 * 1.5 + 1)  # past the first retry's floor and its jitter
+    assert shop.dispatch(clock=clock, only="webhook").sent == 1
+    hits = shop.received("webhook")
+    from delivery.models import DeliveryAttempt
+
+    with app.app_context():
+        attempts = db.session.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+        assert [a.http_status for a in attempts] == [500, 200]
+        for attempt, hit in zip(attempts, hits[-2:], strict=True):
+            sent = dict(attempt.sent_headers)
+            # Exactly the signature and ids the receiver got (re-signed at each attempt, same webhook-id).
+            for name in ("webhook-id", "webhook-timestamp", "webhook-signature"):
+                assert sent[name] == hit["headers"][name]
+            assert sent["webhook-signature"].startswith("v1,") and endpoint["secret"] not in attempt.request_headers
+            assert dict(attempt.answer_headers)["Content-Type"]  # what the receiver answered with
+        event_id = attempts[0].events[0].id
+        signatures = [dict(a.sent_headers)["webhook-signature"] for a in attempts]
+    auth.login("tester")
+    page = client.get(f"/admin/events/{event_id}").get_data(as_text=True)
+    assert "Request headers" in page and "Response headers" in page
+    assert all(f"webhook-signature: {signature}" in page for signature in signatures)
