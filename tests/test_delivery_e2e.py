@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -202,14 +201,13 @@ def test_the_status_change_answers_before_the_slow_send(shop, make_order):
     set_faults(shop, latency_ms=2000)
     order_id = make_order("PS_OS_PAYMENT")
 
-    started = time.monotonic()
     refund(shop, order_id)
-    elapsed = time.monotonic() - started
 
+    # Had the request waited for Meta's slow answer, the row would be sent by now (a timing bound would be a
+    # speed guess on a loaded machine; the row's state is the proof).
     (row,) = outbox(shop.app)
     assert row.status == PENDING, "the back office waited for Meta"
-    assert elapsed < 1.5
-    (row,) = wait_for(lambda: settled(shop.app), timeout=15, message="the slow send")
+    (row,) = wait_for(lambda: settled(shop.app), timeout=30, message="the slow send")
     assert row.status == SENT and row.attempts == 1
 
 
