@@ -24,11 +24,13 @@ DESCRIPTION = (
 def init_app(app: Flask) -> None:
     """Install the service: tables, configuration, dispatch mode, commands, log pages and API."""
     from delivery import models, monitoring  # noqa: F401, I001  (tables must be known before create_all)
-    from delivery import api, cli, health_views, log_views, worker
+    from delivery import api, cli, health_views, log_views, reported, worker
     from shop.modules import InstalledModule, MenuEntry, register_module
+    from shop.signals import order_batch_loaded
 
     app.config["DELIVERY_ALLOWED_HOSTS"] = list(parse_allowed(app.config.get("DELIVERY_ALLOWED_HOSTS")))
     worker.init_app(app)
+    order_batch_loaded.connect(reported.on_order_batch_loaded)
     cli.init_app(app)
     app.register_blueprint(log_views.bp)
     app.register_blueprint(health_views.bp)  # /healthz and /metrics

@@ -7,16 +7,17 @@ asks in the same order: enabled → trigger → configured → paid before the c
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
-
+from delivery import reported
 from delivery.models import ERROR, FIRED, SKIPPED, Decision, OutboxEvent
 from delivery.signals import outbox_event_recorded
 from extensions import db
+from shop import batch
 
 log = logging.getLogger(__name__)
 
@@ -55,28 +56,34 @@ def gate(settings, new_state, paid_before: bool, what: str) -> Verdict | None:
 
 def already_reported(destination: str, order_id: int) -> Decimal:
     """Return what the destination's events of the order reported, whatever their status."""
-    values = db.session.scalars(
-        select(OutboxEvent.value).where(OutboxEvent.destination == destination, OutboxEvent.order_id == order_id)
-    )
-    return sum((value for value in values if value is not None), Decimal("0.00"))
+    return reported.reported(destination, order_id)
 
 
 def events_of(destination: str, order_id: int) -> list[OutboxEvent]:
     """Return the destination's outbox rows of the order, oldest first."""
-    return list(
-        db.session.scalars(
-            select(OutboxEvent)
-            .where(OutboxEvent.destination == destination, OutboxEvent.order_id == order_id)
-            .order_by(OutboxEvent.id)
-        )
-    )
+    return reported.rows_of(destination, order_id)
+
+
+@contextmanager
+def module_savepoint() -> Iterator[None]:
+    """Hold a module's rows in a savepoint of their own and flush them, except during a bulk batch.
+
+    In a bulk batch the order's own savepoint and its one flush hold them (``shop.batch``); the rows
+    are only added here.
+    """
+    if batch.running():
+        yield
+        return
+    with db.session.begin_nested():
+        yield
+        db.session.flush()
 
 
 def record(destination: str, facts: dict, decide: Callable[[], Verdict], label: str) -> Decision | None:
     """Run decide in a savepoint and record its decision (and outbox row); on failure an ``error`` decision."""
     event = None
     try:
-        with db.session.begin_nested():
+        with module_savepoint():
             verdict = decide()
             decision = Decision(destination=destination, **facts, outcome=verdict.outcome, reason=verdict.reason[:2000])
             if verdict.event is not None:
@@ -84,19 +91,18 @@ def record(destination: str, facts: dict, decide: Callable[[], Verdict], label: 
                 db.session.add(event)
                 decision.outbox_event = event
             db.session.add(decision)
-            db.session.flush()
     except Exception as error:  # a broken module must not break the status change
         log.exception("%s could not decide for order %s", label, facts.get("order_id"))
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"error: {type(error).__name__}" + (f": {first_line}" if first_line else "")
         try:
-            with db.session.begin_nested():
+            with module_savepoint():
                 db.session.add(Decision(destination=destination, **facts, outcome=ERROR, reason=reason[:500]))
-                db.session.flush()
         except Exception:
             log.exception("%s could not record the error decision for order %s", label, facts.get("order_id"))
         return None
     if event is not None:
+        reported.note(event)
         try:
             outbox_event_recorded.send(event)
         except Exception:  # the row is recorded; the dispatcher's next pass picks it up anyway

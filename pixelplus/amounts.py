@@ -7,10 +7,8 @@ Refunded never reports the money twice, and a full refund after a reported credi
 
 from decimal import Decimal
 
-from sqlalchemy import func, select
-
-from extensions import db
-from pixelplus.models import META_CAPI, OutboxEvent
+from delivery import reported
+from pixelplus.models import META_CAPI
 from pixelplus.settings import RefundSettings
 from refunding import Refund, credit_slip_refund, left_to_report
 from shop.models import CreditSlip, Order, OrderState
@@ -21,25 +19,12 @@ ZERO = Decimal("0.00")
 
 def already_reported(order_id: int) -> Decimal:
     """Return the sum of the values of the order's earlier Refund events, whatever their status."""
-    values = db.session.scalars(
-        select(OutboxEvent.value).where(
-            OutboxEvent.order_id == order_id,
-            OutboxEvent.destination == META_CAPI,
-            OutboxEvent.event_name == REFUND_EVENT,
-        )
-    )
-    return sum((value for value in values if value is not None), ZERO)
+    return reported.reported(META_CAPI, order_id, event_name=REFUND_EVENT)
 
 
 def refund_count(order_id: int) -> int:
     """Return how many Refund events the order already has."""
-    return db.session.scalar(
-        select(func.count()).where(
-            OutboxEvent.order_id == order_id,
-            OutboxEvent.destination == META_CAPI,
-            OutboxEvent.event_name == REFUND_EVENT,
-        )
-    )
+    return len(reported.rows_of(META_CAPI, order_id, event_name=REFUND_EVENT))
 
 
 def refund_for_status_change(order: Order, state: OrderState, settings: RefundSettings, reported: Decimal) -> Refund:

@@ -16,8 +16,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from core.dbtypes import utcnow
+from delivery import reported
 from delivery.signals import outbox_event_recorded
 from extensions import db
+from modulekit.decisions import module_savepoint
 from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
 from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
@@ -90,7 +92,7 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
     """Run the decision in a savepoint and record it; on any failure record an ``error`` decision."""
     event = None
     try:
-        with db.session.begin_nested():
+        with module_savepoint():
             settings = settings_in_transaction()
             verdict = decide(settings)
             decision = Decision(**facts, outcome=verdict.outcome, reason=verdict.reason)
@@ -99,12 +101,12 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
                 db.session.add(event)
                 decision.outbox_event = event
             db.session.add(decision)
-            db.session.flush()
     except Exception as error:  # a broken module must not break the status change
         log.exception("Pixel Plus could not decide for order %s (%s)", facts["order_id"], facts["trigger"])
         _record_error(facts, error)
         return
     if event is not None:
+        reported.note(event)
         try:
             outbox_event_recorded.send(event)
         except Exception:  # the row is recorded; the dispatcher's next pass picks it up anyway
@@ -137,9 +139,8 @@ def _record_error(facts: dict, error: Exception) -> None:
     first_line = (str(error).strip().splitlines() or [""])[0]
     reason = f"error: {type(error).__name__}" + (f": {first_line}" if first_line else "")
     try:
-        with db.session.begin_nested():
+        with module_savepoint():
             db.session.add(Decision(**facts, outcome=ERROR, reason=reason[:500]))
-            db.session.flush()
     except Exception:
         log.exception("Pixel Plus could not record the error decision for order %s", facts["order_id"])
 

@@ -59,3 +59,12 @@ demo_data_created.__doc__ = """Sent by ``flask shop init-demo`` once the demo sh
 
 Sender: the Flask app. No keyword arguments yet; receivers take ``**extra``.
 """
+
+order_batch_loaded = _signals.signal("order-batch-loaded")
+order_batch_loaded.__doc__ = """Sent by a bulk status change before it changes a batch of orders (``shop.batch``).
+
+Sender: the list of Orders of the batch (loaded with their state, lines, credit slips, payments,
+history and customer). Keyword arguments: ``new_state`` (OrderState). A receiver reads what it will
+need for those orders at once and keeps it in ``shop.batch.per_order`` / ``cached``; each order then
+changes and sends its own signals as usual. Not sent for a single status change.
+"""

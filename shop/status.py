@@ -3,14 +3,17 @@
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.dbtypes import utcnow
 from extensions import db
-from shop.models import Employee, Order, OrderHistory, OrderState, Payment
-from shop.signals import order_status_changed, order_status_update, payment_confirmed
+from shop import batch
+from shop.models import CreditSlip, CreditSlipLine, Employee, Order, OrderHistory, OrderState, Payment
+from shop.signals import order_batch_loaded, order_status_changed, order_status_update, payment_confirmed
 from shop.states import PAYMENT_CONFIRMATION_KEYS
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,8 @@ def change_state(
         set_invoice(order, at)
     if new_state.paid:
         _record_payment_of_unpaid(order, at)
-    db.session.flush()
+    if not batch.running():  # in a bulk batch, the one flush below writes it (a receiver's query autoflushes)
+        db.session.flush()
 
     order_status_changed.send(
         order, old_state=old_state, new_state=new_state, employee=employee, at=at, reason=reason, note=note
@@ -65,6 +69,10 @@ def change_state(
 
     history = OrderHistory(order_id=order.id, state=new_state, employee=employee, at=at, reason=reason, note=note)
     order.history.append(history)
+    if batch.running():  # the batch's one flush writes it; the e-mail goes once the batch is written
+        if new_state.send_email:
+            batch.shared().setdefault(_MAILS, []).append((new_state.name, order.reference))
+        return history
     db.session.flush()
     if new_state.send_email:
         # The shop sends no real mail; the log line stands for PrestaShop's order_conf/refund e-mails.
@@ -81,6 +89,9 @@ def _hold(order: Order) -> None:
     update takes its database write lock and says whether the state read is still current.
     """
     if order.id is None:  # a new order, not yet visible to anyone else
+        return
+    held = batch.per_order(_HELD)
+    if held and order.id in held:  # held with its whole batch (_hold_batch)
         return
     read_state_id = order.current_state_id
     if db.session.get_bind().dialect.name == "postgresql":
@@ -118,8 +129,16 @@ def was_paid_before(order: Order, at: datetime | None = None) -> bool:
 def set_invoice(order: Order, at: datetime) -> None:
     """Give the order the next invoice number (PrestaShop's Order::setInvoice, numbers from 1)."""
     # Lock-free: the unique index refuses a number taken by a concurrent change, which then rolls back.
-    last = db.session.scalar(select(func.max(Order.invoice_number)))
-    order.invoice_number = (last or 0) + 1
+    if batch.running():  # the batch's orders are not flushed yet: count its numbers here, without a flush
+        numbers = batch.shared()
+        if _INVOICE not in numbers:
+            with db.session.no_autoflush:
+                numbers[_INVOICE] = db.session.scalar(select(func.max(Order.invoice_number))) or 0
+        numbers[_INVOICE] += 1
+        order.invoice_number = numbers[_INVOICE]
+    else:
+        last = db.session.scalar(select(func.max(Order.invoice_number)))
+        order.invoice_number = (last or 0) + 1
     order.invoice_date = at
 
 
@@ -127,6 +146,13 @@ def _record_payment_of_unpaid(order: Order, at: datetime) -> None:
     unpaid = order.total_paid_tax_incl - order.amount_paid
     if unpaid > 0:
         order.payments.append(Payment(amount=unpaid, currency=order.currency, method=order.payment_method, at=at))
+
+
+BATCH_SIZE = 500  # orders per batch: one flush, one lock statement, one read per kind of row
+MAX_ID = 2**63 - 1
+_HELD = "shop.held"
+_MAILS = "shop.mails"
+_INVOICE = "shop.last invoice number"
 
 
 @dataclass
@@ -143,47 +169,172 @@ def change_states(
     employee: Employee | None = None,
     reason: str | None = None,
     note: str | None = None,
+    batch_size: int | None = None,
 ) -> BulkResult:
     """Change each order in list order, as PrestaShop's bulk action does; skip and report the rest.
 
     One refund reason and note, when given, go with every change.
-    Each order changes inside a savepoint, so one failing order leaves the others' changes intact.
-    The caller commits.
+    Each order changes as if in a savepoint of its own (one failing order is left unchanged and the
+    others go through) and sends its own signals. Orders go in batches (``shop.batch``): a batch's
+    orders, what their receivers read and their lock are loaded once, and its rows written by one
+    flush. The caller commits.
     """
     result = BulkResult()
-    # Load what every change reads (state, payments, history) up front: one query per kind, not per order.
-    statement = (
-        select(Order)
-        .where(Order.id.in_(set(order_ids)))
-        .options(
-            joinedload(Order.current_state),
-            selectinload(Order.payments),
-            selectinload(Order.history).joinedload(OrderHistory.state),
-        )
-    )
-    orders = {o.id: o for o in db.session.scalars(statement).unique()}
+    size = batch_size or BATCH_SIZE
     seen: set[int] = set()
+    for start in range(0, len(order_ids), size):
+        _change_batch(order_ids[start : start + size], new_state, employee, reason, note, seen, result)
+    return result
+
+
+def _change_batch(
+    order_ids: list[int],
+    new_state: OrderState,
+    employee: Employee | None,
+    reason: str | None,
+    note: str | None,
+    seen: set[int],
+    result: BulkResult,
+) -> None:
+    """Change one batch of a bulk change, reporting each of its ids into result, in list order."""
+    orders = _load_batch({i for i in order_ids if isinstance(i, int) and 0 < i <= MAX_ID and i not in seen})
+    listed: list[tuple[int, Order | str]] = []  # each id with its order, or why it is skipped already
     for order_id in order_ids:
         order = orders.get(order_id)
         if order_id in seen:
-            result.skipped.append({"id": order_id, "reason": "listed twice"})
-            continue
+            listed.append((order_id, "listed twice"))
+        elif order is None:
+            listed.append((order_id, "no such order"))
+        elif order.current_state_id == new_state.id:
+            listed.append((order_id, f"already in state {new_state.name}"))
+        else:
+            listed.append((order_id, order))
         seen.add(order_id)
-        if order is None:
-            result.skipped.append({"id": order_id, "reason": "no such order"})
-            continue
-        if order.current_state_id == new_state.id:
-            result.skipped.append({"id": order_id, "reason": f"already in state {new_state.name}"})
-            continue
+    to_change = [order for _id, order in listed if isinstance(order, Order)]
+    outcomes: list[tuple[int, str | None]] = []
+    with batch.opened() as opened:
+        gone = _hold_batch(to_change)
+        if to_change:
+            order_batch_loaded.send(to_change, new_state=new_state)
+        change = partial(_change_in_memory, new_state=new_state, employee=employee, reason=reason, note=note)
         try:
             with db.session.begin_nested():
-                change_state(order, new_state, employee, reason=reason, note=note)
-        except StateAlreadyAssigned:  # another admin moved it there meanwhile
-            result.skipped.append({"id": order_id, "reason": f"already in state {new_state.name}"})
-            continue
+                outcomes = [_outcome(order_id, order, gone, change) for order_id, order in listed]
+                db.session.flush()
+        except (SQLAlchemyError, _NoUndoInMemory):
+            # A row the database refused, or a failed order whose rows a query already flushed: change
+            # the batch again order by order, each in a savepoint (its receivers are called again).
+            log.warning("a bulk status change batch could not be written at once; changing its orders one by one")
+            opened.clear()  # the caches, the mails, and the hold: each order is held again by change_state
+            change = partial(_change_in_savepoint, new_state=new_state, employee=employee, reason=reason, note=note)
+            with batch.paused():
+                outcomes = [_outcome(order_id, order, gone, change) for order_id, order in listed]
+        for name, reference in opened.pop(_MAILS, []):
+            log.info("status e-mail '%s' for order %s", name, reference)
+    for order_id, failure in outcomes:
+        if failure is None:
+            result.changed.append(order_id)
+        else:
+            result.skipped.append({"id": order_id, "reason": failure})
+
+
+def _outcome(order_id: int, order: Order | str, gone: set[int], change) -> tuple[int, str | None]:
+    """Return (order id, None when it changed, else why it was skipped)."""
+    if isinstance(order, str):
+        return order_id, order
+    if order_id in gone:
+        return order_id, "no such order"
+    return order_id, change(order)
+
+
+def _change_in_memory(order: Order, new_state: OrderState, employee, reason, note) -> str | None:
+    """Change one order of a batch, its rows left to the batch's flush; undo it in memory if it raises."""
+    with batch.step() as added:
+        try:
+            change_state(order, new_state, employee, reason=reason, note=note)
+            return None
+        except SQLAlchemyError:  # a query's autoflush failed: the batch's savepoint is lost
+            raise
         except Exception as error:  # one broken order must not stop the batch
-            log.exception("bulk status change failed for order %s", order_id)
-            result.skipped.append({"id": order_id, "reason": f"error: {error.__class__.__name__}"})
+            if batch.flushed_in_step():
+                raise _NoUndoInMemory from error
+            if inspect(order).attrs.invoice_number.history.added:  # give its number to the next order
+                batch.shared()[_INVOICE] -= 1
+            for instance in added:
+                if instance in db.session:
+                    db.session.expunge(instance)
+            db.session.expire(order)
+            batch.forget(order.id)
+            if isinstance(error, StateAlreadyAssigned):  # another admin moved it there meanwhile
+                return f"already in state {new_state.name}"
+            log.exception("bulk status change failed for order %s", order.id)
+            return f"error: {error.__class__.__name__}"
+
+
+class _NoUndoInMemory(Exception):
+    """An order of a batch failed after part of its change was flushed: the batch must be redone."""
+
+
+def _change_in_savepoint(order: Order, new_state: OrderState, employee, reason, note) -> str | None:
+    """Change one order in a savepoint of its own, as outside a bulk change."""
+    try:
+        with db.session.begin_nested():
+            change_state(order, new_state, employee, reason=reason, note=note)
+        return None
+    except StateAlreadyAssigned:  # another admin moved it there meanwhile
+        return f"already in state {new_state.name}"
+    except Exception as error:  # one broken order must not stop the batch
+        log.exception("bulk status change failed for order %s", order.id)
+        return f"error: {error.__class__.__name__}"
+
+
+def _load_batch(order_ids: set[int]) -> dict[int, Order]:
+    """Load the orders with everything a change and the modules' receivers read: one query per kind."""
+    if not order_ids:
+        return {}
+    statement = (
+        select(Order)
+        .where(Order.id.in_(order_ids))
+        .options(
+            joinedload(Order.current_state),
+            joinedload(Order.customer),
+            selectinload(Order.payments),
+            selectinload(Order.history).joinedload(OrderHistory.state),
+            selectinload(Order.lines),
+            selectinload(Order.credit_slips).selectinload(CreditSlip.lines).joinedload(CreditSlipLine.order_line),
+        )
+    )
+    return {o.id: o for o in db.session.scalars(statement).unique()}
+
+
+def _hold_batch(orders: list[Order]) -> set[int]:
+    """Hold the batch's orders as ``_hold`` holds one, with one statement or two; return the ids now gone.
+
+    An order whose state changed since it was read (another admin's change committed meanwhile) is
+    refreshed, so the "already assigned" check sees the latest committed state.
+    """
+    if not orders:
+        return set()
+    ids = sorted(order.id for order in orders)  # one lock order for every bulk change: no deadlock
+    read = select(Order.id, Order.current_state_id).where(Order.id.in_(ids)).order_by(Order.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        current = dict(db.session.execute(read.with_for_update()).all())
+    else:
+        claim = (
+            update(Order)
+            .where(Order.id.in_(ids))
+            .values(current_state_id=Order.current_state_id, updated_at=Order.updated_at)  # a no-op write
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(claim)  # SQLite's write lock, held until the commit: the states read next stay so
+        current = dict(db.session.execute(read).all())
+    held = batch.per_order(_HELD)
+    gone: set[int] = set()
+    for order in orders:
+        if order.id not in current:
+            gone.add(order.id)
             continue
-        result.changed.append(order_id)
-    return result
+        if current[order.id] != order.current_state_id:
+            db.session.refresh(order)
+        held[order.id] = True
+    return gone

@@ -10,15 +10,16 @@ from datetime import datetime
 from decimal import Decimal
 
 from flask import Flask, current_app
-from sqlalchemy import select
 
 from core.dbtypes import utcnow
+from delivery import reported
 from delivery.models import PENDING, OutboxEvent
 from extensions import db
 from modulekit import decisions
 from modulekit.decisions import Verdict, fire, skip
 from refunding import credit_slip_refund, default_kind, left_to_report, was_paid_before
 from refunding.kinds import DEFAULT_KINDS_BY_KEY, DEFAULT_KINDS_BY_NAME
+from shop import batch
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
 from webhooks import endpoints, payload
 from webhooks.endpoints import REFUNDED
@@ -43,7 +44,8 @@ def is_refund_state(state) -> bool:
 
 
 def _listening() -> list[WebhookEndpoint]:
-    return [e for e in endpoints.endpoints() if e.enabled and REFUNDED in (e.event_types or [])]
+    every = batch.cached("webhooks.endpoints", endpoints.endpoints)  # read once per bulk batch
+    return [e for e in every if e.enabled and REFUNDED in (e.event_types or [])]
 
 
 def on_order_status_changed(order, old_state=None, new_state=None, at=None, **extra) -> None:
@@ -95,7 +97,7 @@ def _fire_or_skip(order, refund, at: datetime, endpoint: WebhookEndpoint, extra:
     if refund.nothing_left:
         start = "nothing left to report" if refund.already_reported > 0 else "nothing to report"
         return skip(f"endpoint #{endpoint.id}: {start}: {refund.arithmetic}")
-    count = len([row for row in decisions.events_of(DESTINATION, order.id) if row.target == str(endpoint.id)]) + 1
+    count = len(reported.rows_of(DESTINATION, order.id, target=str(endpoint.id))) + 1
     event_id = f"evt_{order.reference}_{endpoint.id}_{count}"
     account = current_app.config.get("WEBHOOKS_ACCOUNT_ID") or "acct_shop"
     event = payload.refund_event(
@@ -123,14 +125,7 @@ def _fire_or_skip(order, refund, at: datetime, endpoint: WebhookEndpoint, extra:
 
 def _reported(endpoint: WebhookEndpoint, order_id: int) -> Decimal:
     """Return what this endpoint's events of the order reported, whatever their status."""
-    values = db.session.scalars(
-        select(OutboxEvent.value).where(
-            OutboxEvent.destination == DESTINATION,
-            OutboxEvent.order_id == order_id,
-            OutboxEvent.target == str(endpoint.id),
-        )
-    )
-    return sum((value for value in values if value is not None), Decimal("0.00"))
+    return reported.reported(DESTINATION, order_id, target=str(endpoint.id))
 
 
 def on_demo_data_created(app: Flask, **extra) -> None:
