@@ -95,7 +95,7 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
         with module_savepoint():
             settings = settings_in_transaction()
             verdict = decide(settings)
-            decision = Decision(**facts, outcome=verdict.outcome, reason=verdict.reason)
+            decision = Decision(destination=META_CAPI, **facts, outcome=verdict.outcome, reason=verdict.reason)
             if verdict.fired:
                 event = _outbox_event(order, verdict.refund, settings, at)
                 db.session.add(event)
@@ -140,7 +140,7 @@ def _record_error(facts: dict, error: Exception) -> None:
     reason = f"error: {type(error).__name__}" + (f": {first_line}" if first_line else "")
     try:
         with module_savepoint():
-            db.session.add(Decision(**facts, outcome=ERROR, reason=reason[:500]))
+            db.session.add(Decision(destination=META_CAPI, **facts, outcome=ERROR, reason=reason[:500]))
     except Exception:
         log.exception("Pixel Plus could not record the error decision for order %s", facts["order_id"])
 

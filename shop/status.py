@@ -220,6 +220,7 @@ def _change_batch(
         try:
             with db.session.begin_nested():
                 outcomes = [_outcome(order_id, order, gone, change) for order_id, order in listed]
+                _number_new_rows()
                 db.session.flush()
         except (SQLAlchemyError, _NoUndoInMemory):
             # A row the database refused, or a failed order whose rows a query already flushed: change
@@ -286,6 +287,33 @@ def _change_in_savepoint(order: Order, new_state: OrderState, employee, reason, 
     except Exception as error:  # one broken order must not stop the batch
         log.exception("bulk status change failed for order %s", order.id)
         return f"error: {error.__class__.__name__}"
+
+
+def _number_new_rows() -> None:
+    """Give the batch's new rows their ids on SQLite, so its flush inserts each kind with one executemany.
+
+    SQLite cannot say which id each row of a multi-row INSERT … RETURNING got, so without ids the ORM
+    inserts one row per statement. The batch holds SQLite's write lock (``_hold_batch``), so nobody
+    else inserts until the commit: max(id) + 1 onwards is what SQLite itself would give.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    by_mapper: dict = {}
+    for instance in db.session.new:
+        state = inspect(instance)
+        by_mapper.setdefault(state.mapper, []).append(state)
+    for mapper, states in by_mapper.items():
+        key = mapper.primary_key
+        if len(key) != 1 or key[0].autoincrement not in (True, "auto") or key[0].type.python_type is not int:
+            continue
+        attribute = mapper.get_property_by_column(key[0]).key
+        unnumbered = sorted((s for s in states if getattr(s.obj(), attribute) is None), key=lambda s: s.insert_order)
+        if not unnumbered:
+            continue
+        with db.session.no_autoflush:
+            last = db.session.scalar(select(func.max(key[0]))) or 0
+        for number, state in enumerate(unnumbered, start=last + 1):
+            setattr(state.obj(), attribute, number)
 
 
 def _load_batch(order_ids: set[int]) -> dict[int, Order]:
