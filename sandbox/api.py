@@ -7,7 +7,7 @@ from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from core.inputs import whole_number
 from extensions import db
-from sandbox.faults import clean_faults, current_faults, set_faults
+from sandbox.faults import META, clean_faults, current_faults, set_faults
 from sandbox.google_api import RECEIVED_MODELS, received_json
 from sandbox.models import ErrorAnswer, ReceivedEvent
 from sandbox.receiver import forget_everything
@@ -84,7 +84,7 @@ def errors():
 @requires("sandbox")
 def faults():
     """Show the faults injected into the next Graph requests ({} when none)."""
-    current = current_faults()
+    current = current_faults(META)
     return jsonify(current.to_json() if current is not None else {})
 
 
@@ -92,10 +92,10 @@ def faults():
 @requires("sandbox")
 def put_faults():
     """Set the faults for the next Graph requests; {} clears them."""
-    clean, problems = clean_faults(json_body())
+    clean, problems = clean_faults(META, json_body())
     if problems:
         raise ApiError(422, "invalid", "the faults are not valid", problems)
-    current = set_faults(clean)
+    current = set_faults(META, clean)
     db.session.commit()
     return jsonify(current.to_json())
 
@@ -104,6 +104,6 @@ def put_faults():
 @requires("sandbox")
 def clear_faults():
     """Clear the faults."""
-    current = set_faults({})
+    current = set_faults(META, {})
     db.session.commit()
     return jsonify(current.to_json())

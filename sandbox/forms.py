@@ -4,8 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import FloatField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import NumberRange, Optional
 
-from sandbox.faults import MAX_HANG_MS, MAX_LATENCY_MS
-from sandbox.models import FAULT_ERRORS
+from sandbox.faults import ERRORS, MAX_HANG_MS, MAX_LATENCY_MS, META
 
 FAULT_LABELS = {
     "transient": "Transient (code 2)",
@@ -50,7 +49,7 @@ class FaultsForm(FlaskForm):
     )
     error = SelectField(
         "Error",
-        choices=[choice("", "No error")] + [choice(kind, FAULT_LABELS.get(kind, kind)) for kind in FAULT_ERRORS],
+        choices=[choice("", "No error")] + [choice(kind, FAULT_LABELS.get(kind, kind)) for kind in ERRORS[META]],
         default="",
     )
     error_rate = FloatField(

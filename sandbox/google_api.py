@@ -9,10 +9,10 @@ from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from core.dbtypes import money
 from extensions import db
+from sandbox.faults import clean_faults, current_faults, set_faults
 from sandbox.ga4.models import Ga4Hit
 from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
 from sandbox.googleads.rules import parse_date_time
-from sandbox.service_faults import SERVICE_ERRORS, WEBHOOK_ERRORS, clean_faults, current_faults, set_faults
 from sandbox.webhooks.models import WebhookHit
 
 bp = Blueprint("sandbox_google_api", __name__, url_prefix="/sandbox/api")
@@ -55,7 +55,7 @@ def faults(segment: str):
 def put_faults(segment: str):
     """Set the faults for the service's next requests; {} clears them."""
     service = _service(segment)
-    clean, problems = clean_faults(json_body(), WEBHOOK_ERRORS if service == "webhook" else SERVICE_ERRORS)
+    clean, problems = clean_faults(service, json_body())
     if problems:
         raise ApiError(422, "invalid", "the faults are not valid", problems)
     current = set_faults(service, clean)

@@ -7,10 +7,10 @@ from core.access import protect_browser_blueprint, requires
 from core.dbtypes import utcnow
 from core.inputs import page_number
 from extensions import db
+from sandbox.faults import ERRORS, clean_faults, current_faults, set_faults
 from sandbox.ga4.models import Ga4Hit
 from sandbox.google_api import conversion_problem
 from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
-from sandbox.service_faults import SERVICE_ERRORS, WEBHOOK_ERRORS, clean_faults, current_faults, set_faults
 from sandbox.webhooks.models import WebhookHit
 
 bp = Blueprint("sandbox_google", __name__, url_prefix="/sandbox/services")
@@ -70,7 +70,7 @@ def set_service_faults(service: str):
         body["error"] = request.form["error"]
     elif "count" in body:
         del body["count"]
-    clean, problems = clean_faults(body, _errors(service))
+    clean, problems = clean_faults(service, body)
     if problems:
         for name, message in problems.items():
             flash(f"{name}: {message}", "error")
@@ -105,8 +105,4 @@ def register_conversion():
 
 def _faults(service: str) -> dict:
     faults = current_faults(service)
-    return {"faults": faults if faults is not None and faults.active else None, "errors": _errors(service)}
-
-
-def _errors(service: str) -> tuple[str, ...]:
-    return WEBHOOK_ERRORS if service == "webhook" else SERVICE_ERRORS
+    return {"faults": faults if faults is not None and faults.active else None, "errors": ERRORS[service]}

@@ -16,7 +16,7 @@ from core.busy import is_busy
 from core.dbtypes import utcnow
 from extensions import db
 from sandbox import graph_errors
-from sandbox.faults import Fault, draw_fault
+from sandbox.faults import META, Fault, draw_fault
 from sandbox.graph_errors import GraphError, fbtrace_id
 from sandbox.parsing import parse_events_request
 from sandbox.receiver import accept_events, record_error
@@ -47,7 +47,7 @@ def events(version: str, pixel_id: str):
     served = None
     try:
         # Only requests to a registered pixel use up a tester's faults, never a stranger's.
-        fault = draw_fault() if pixel_id in current_app.config["SANDBOX_PIXELS"] else Fault()
+        fault = draw_fault(META) if pixel_id in current_app.config["SANDBOX_PIXELS"] else Fault()
         if fault.latency_ms or fault.hang_ms:
             time.sleep((fault.latency_ms + fault.hang_ms) / 1000)
         now = utcnow()

@@ -8,11 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.dbtypes import UTCDateTime, utcnow
 from extensions import db
 
-# The one row of SandboxFaults: a single row so the web process and a worker process share it.
-FAULTS_ROW_ID = 1
-# Kinds of injected error (PUT /sandbox/api/faults).
-FAULT_ERRORS = ("transient", "server", "timeout", "token", "app_limit", "user_limit", "business_limit", "rate_limit")
-
 
 class ReceivedEvent(db.Model):
     """One event the sandbox accepted, exactly as it arrived, marked when Meta would have discarded it."""
@@ -84,12 +79,12 @@ class ErrorAnswer(db.Model):
         }
 
 
-class SandboxFaults(db.Model):
-    """The faults injected into the next Graph requests (a single row, id FAULTS_ROW_ID)."""
+class ServiceFault(db.Model):
+    """The faults injected into one sandbox service's next requests (sandbox/faults.py)."""
 
-    __tablename__ = "sandbox_faults"
+    __tablename__ = "sandbox_service_fault"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    service: Mapped[str] = mapped_column(String(16), primary_key=True)  # meta_capi, ga4, google_ads, webhook
     latency_ms: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(String(16))
     error_rate: Mapped[float] = mapped_column(Float, default=1.0)  # a probability, not money
@@ -103,7 +98,7 @@ class SandboxFaults(db.Model):
         return bool(self.latency_ms) or (self.error is not None and self.remaining != 0)
 
     def to_json(self) -> dict:
-        """Return the faults in the shape PUT /sandbox/api/faults accepts."""
+        """Return the faults in the shape the faults PUT accepts."""
         body: dict = {}
         if self.latency_ms:
             body["latency_ms"] = self.latency_ms

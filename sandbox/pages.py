@@ -10,7 +10,7 @@ from core.inputs import page_number
 from extensions import db
 from sandbox.activity import received_per_minute
 from sandbox.api import received_query
-from sandbox.faults import clean_faults, current_faults, set_faults
+from sandbox.faults import META, clean_faults, current_faults, set_faults
 from sandbox.forms import ConfirmForm, EventFilterForm, FaultsForm, choice
 from sandbox.models import ErrorAnswer, ReceivedEvent
 from sandbox.own_choices import OWN_CHOICES
@@ -35,7 +35,7 @@ def test_events():
     pixel_id, test_event_code = _feed_filters()
     if pixel_id and pixel_id not in pixels:
         filters.pixel_id.choices.append(choice(pixel_id, pixel_id))
-    faults = current_faults()
+    faults = current_faults(META)
     faults_form = FaultsForm(data=_faults_form_data(faults))
     return render_template(
         "sandbox/test_events.html",
@@ -109,9 +109,9 @@ def set_faults_page():
     """Set the faults from the page's form."""
     form = FaultsForm()
     if form.validate_on_submit():
-        clean, problems = clean_faults(form.to_body())
+        clean, problems = clean_faults(META, form.to_body())
         if not problems:
-            set_faults(clean)
+            set_faults(META, clean)
             db.session.commit()
             flash("Faults set: the next Graph requests will be affected.", "success")
             return redirect(url_for("sandbox.test_events"))
@@ -130,7 +130,7 @@ def set_faults_page():
 def clear_faults_page():
     """Clear the faults."""
     if ConfirmForm().validate_on_submit():
-        set_faults({})
+        set_faults(META, {})
         db.session.commit()
         flash("Faults cleared: the sandbox answers normally.", "success")
     else:

@@ -198,3 +198,25 @@ def test_the_refund_and_state_fields_are_filled_in_for_existing_rows(empty_app):
         order = db.session.get(Order, 1)
         assert order.invoice_number == 1 and order.invoice_date.isoformat().startswith("2026-11-20T10:00:00")
         assert order.carrier_tax_rate == Decimal("20.00")
+
+
+def test_a_meta_sandbox_fault_set_before_the_upgrade_is_still_set(empty_app):
+    """Revision 01a4cf11a03c moves Meta's single faults row into the faults table every sandbox shares."""
+    with empty_app.app_context():
+        flask_migrate.upgrade(revision="48fdb0e5cb2b")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO sandbox_faults (id, latency_ms, error, error_rate, remaining, hang_ms, updated_at) "
+                    "VALUES (1, 25, 'token', 0.5, 3, NULL, '2026-11-29 10:00:00')"
+                )
+            )
+
+        flask_migrate.upgrade()
+
+        assert schema_differences() == []
+        from sandbox.faults import current_faults
+
+        faults = current_faults("meta_capi")
+        assert faults.to_json() == {"latency_ms": 25, "error": "token", "error_rate": 0.5, "count": 3}
+        assert current_faults("ga4") is None

@@ -125,6 +125,13 @@ def test_faults_make_collect_fail_then_clear(client, api):
     assert bad.status_code == 422 and set(bad.get_json()["error"]["fields"]) == {"error", "latency_ms"}
 
 
+@pytest.mark.parametrize("segment", ["ga4", "googleads", "webhooks"])
+def test_a_fault_count_past_the_integer_column_is_refused_for_every_service(api, segment):
+    bad = api.put(f"/sandbox/api/{segment}/faults", {"error": "server", "count": 2**63}, "tester")
+    assert bad.status_code == 422 and "from 1 to 2147483647" in bad.get_json()["error"]["fields"]["count"]
+    assert api.get(f"/sandbox/api/{segment}/faults", "tester").get_json() == {}
+
+
 def test_received_needs_a_key_and_a_known_destination(client, api):
     assert client.get("/sandbox/api/received?destination=ga4").status_code == 401
     assert api.get("/sandbox/api/received?destination=nope", "tester").status_code == 422

@@ -8,10 +8,10 @@ from flask import Blueprint, Response, jsonify, request
 from core.access import protect_api_blueprint, public
 from core.dbtypes import utcnow
 from extensions import db
+from sandbox.faults import draw_fault
 from sandbox.ga4.models import Ga4Hit
 from sandbox.ga4.validation import parse_body, validation_messages
 from sandbox.secrets_shown import clean_json, clean_text, hint
-from sandbox.service_faults import draw_fault
 
 bp = Blueprint("sandbox_ga4", __name__, url_prefix="/sandbox/ga4")
 protect_api_blueprint(bp)  # deny by default: every view here declares @public

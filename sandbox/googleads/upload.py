@@ -17,10 +17,10 @@ from core.access import protect_api_blueprint, public
 from core.dbtypes import utcnow
 from core.inputs import strict_loads
 from extensions import db
+from sandbox.faults import draw_fault
 from sandbox.googleads.models import AdsAdjustment, AdsConversion
 from sandbox.googleads.rules import MAX_ADJUSTMENTS, MESSAGES, Conversion, category, judge
 from sandbox.secrets_shown import clean_json
-from sandbox.service_faults import draw_fault
 
 bp = Blueprint("sandbox_googleads", __name__, url_prefix="/sandbox/googleads")
 protect_api_blueprint(bp)  # deny by default: every view here declares @public

@@ -8,8 +8,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from core.access import protect_api_blueprint, public
 from extensions import db
+from sandbox.faults import draw_fault
 from sandbox.secrets_shown import clean_text
-from sandbox.service_faults import draw_fault
 from sandbox.webhooks.models import WebhookHit, WebhookSecret
 
 bp = Blueprint("sandbox_webhooks", __name__, url_prefix="/sandbox/webhooks")
