@@ -1,6 +1,7 @@
 """Where events may go: https to public addresses only, unless configuration allows a host.
 
-A merchant's base URL is checked when it is saved and again before every request (DNS may change).
+A merchant's base URL is checked when it is saved and again before every request (DNS may change), and
+the connection itself connects only to addresses it checked with the same rule (delivery.pinning).
 Every address the host resolves to must be public: loopback, private, link-local, unique-local,
 multicast, unspecified and reserved addresses are refused, IPv4-mapped IPv6 included. Hosts listed in
 ``DELIVERY_ALLOWED_HOSTS`` (``host`` or ``host:port``; the embedded sandbox is added in the demo) are
@@ -128,6 +129,11 @@ def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, in
         return
     if parts.scheme != "https":
         raise HostRefused(f"plain http is refused for {host}: use https (only allowed hosts may use http)")
+    public_addresses(host, port, resolver)
+
+
+def public_addresses(host: str, port: int, resolver: Callable[[str, int], list[str]] | None = None) -> list[str]:
+    """Return every address host resolves to; raise HostRefused when any of them is not public."""
     try:
         addresses = [str(ipaddress.ip_address(host))]
     except ValueError:
@@ -142,3 +148,18 @@ def check_url(url: str, allowed: Iterable[str] = (), resolver: Callable[[str, in
         if reason:
             shown = host if host == address else f"{host} ({address})"
             raise HostRefused(f"{shown} is a {reason}: events go to public addresses only")
+    return addresses
+
+
+def connect_addresses(
+    scheme: str, host: str, port: int, allowed: Iterable[str], resolver: Callable[[str, int], list[str]] | None = None
+) -> list[str] | None:
+    """Return the checked addresses a connection to host:port may use, None for an allowed host (any address).
+
+    Called by the connection itself (delivery.pinning), so a DNS answer that changed since check_url
+    cannot lead it to an address the rules refuse.
+    """
+    shown = f"[{host}]" if ":" in host else host
+    if is_allowed(f"{scheme}://{shown}:{port}", allowed):
+        return None
+    return public_addresses(host, port, resolver)

@@ -1,9 +1,10 @@
 """The delivery HTTP client: one POST per batch, never a redirect, only to hosts the rules allow.
 
 One `HttpClient` holds one pooled `requests.Session` with explicit connect and read timeouts. It checks
-the URL's host before every request (``delivery.hosts``), never follows a redirect (a 3xx is a
-permanent failure naming the refused Location's host: the body may carry a secret), reads at most
-``MAX_ANSWER_BYTES`` of an answer, and scrubs the secrets it was given from everything it returns, so
+the URL's host before every request (``delivery.hosts``), opens connections only to addresses checked
+the same way (``delivery.pinning``: a DNS answer that changes in between is refused), never follows a
+redirect (a 3xx is a permanent failure naming the refused Location's host: the body may carry a secret),
+reads at most ``MAX_ANSWER_BYTES`` of an answer, and scrubs the secrets it was given from everything it returns, so
 they cannot leak into attempt rows, logs or exceptions.
 """
 
@@ -14,10 +15,10 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from core.dbtypes import utcnow
-from delivery.hosts import HostRefused, HostUnresolved, check_url
+from delivery.hosts import HostRefused, HostUnresolved, check_url, connect_addresses
+from delivery.pinning import PinnedAdapter
 
 DEFAULT_CONNECT_TIMEOUT = 1.0
 DEFAULT_READ_TIMEOUT = 3.0
@@ -117,8 +118,11 @@ class HttpClient:
         self.allowed_hosts = tuple(allowed_hosts)
         self.resolver = resolver
         self.session = requests.Session()
-        # Retries are the dispatcher's job (with backoff and bookkeeping), never urllib3's.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+        # No proxy from the environment: a proxy would resolve the host itself, past the host rules.
+        self.session.trust_env = False
+        # Retries are the dispatcher's job (with backoff and bookkeeping), never urllib3's; every
+        # connection opens to an address checked by the host rules (DNS may have changed since check()).
+        adapter = PinnedAdapter(self._connect_addresses, pool_connections=4, pool_maxsize=16, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": "pixelplus-shop/1.0", "Accept": "application/json"})
@@ -126,6 +130,9 @@ class HttpClient:
     def close(self) -> None:
         """Close the pooled connections."""
         self.session.close()
+
+    def _connect_addresses(self, scheme: str, host: str, port: int) -> list[str] | None:
+        return connect_addresses(scheme, host, port, self.allowed_hosts, self.resolver)
 
     def check(self, url: str) -> None:
         """Raise HostRefused unless url may be sent to now."""
@@ -158,6 +165,16 @@ class HttpClient:
                 raw = response.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
             finally:
                 response.close()
+        except HostRefused as error:
+            # The name resolved to a refused address when connecting, not when checked (rebinding, or DNS
+            # changing): nothing was sent, and the next attempt resolves again.
+            return Answer(
+                request_url=stored_url,
+                request_body=request_body,
+                duration_ms=_ms_since(started),
+                error_message=f"refused at connect: {scrub(str(error), *secrets)}",
+                retryable=True,
+            )
         except requests.RequestException as error:
             return Answer(
                 http_status=None,
