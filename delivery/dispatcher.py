@@ -496,27 +496,13 @@ def requeue(event: OutboxEvent, now: datetime | None = None) -> None:
     clicks exactly one wins and the others raise NotFailed ("already queued"), and a row that was sent
     meanwhile can never go back to pending.
     """
-    result = db.session.execute(
-        update(OutboxEvent)
-        .where(OutboxEvent.id == event.id, OutboxEvent.status == FAILED)
-        .values(
-            status=PENDING,
-            attempts=0,  # a fresh round of tries; the attempt rows keep the whole history
-            next_attempt_at=now or utcnow(),
-            claimed_by=None,
-            claimed_until=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(event)
-    if result.rowcount != 1:
-        status = db.session.scalar(select(OutboxEvent.status).where(OutboxEvent.id == event.id))
+    # attempts=0: a fresh round of tries; the attempt rows keep the whole history.
+    again = {"status": PENDING, "attempts": 0, "next_attempt_at": now or utcnow()}
+    if not _moved(event, [OutboxEvent.status == FAILED], {**again, "claimed_by": None, "claimed_until": None}):
+        status = _status(event)
         if status == PENDING:
             raise NotFailed(f"event {event.id} is already queued (pending): it is sent once, not twice")
         raise NotFailed(f"event {event.id} is {status}: only a failed event can be resent")
-    from delivery.worker import request_wake
-
-    request_wake()
 
 
 class NotWaiting(Exception):
@@ -531,25 +517,34 @@ def retry_now(event: OutboxEvent, now: datetime | None = None) -> None:
     The attempts and the delivery window are unchanged: this only moves the next try forward.
     """
     now = now or utcnow()
+    not_in_flight = or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now)
+    if not _moved(event, [OutboxEvent.status == PENDING, not_in_flight], {"next_attempt_at": now}):
+        status = _status(event)
+        if status == PENDING:
+            raise NotWaiting(f"event {event.id} is being sent right now")
+        raise NotWaiting(f"event {event.id} is {status}: only a pending event waits for a next try")
+
+
+def _moved(event: OutboxEvent, conditions: list, values: dict) -> bool:
+    """Update the event's row only while conditions hold (one UPDATE, so races have one winner); wake the worker."""
     result = db.session.execute(
         update(OutboxEvent)
-        .where(
-            OutboxEvent.id == event.id,
-            OutboxEvent.status == PENDING,
-            or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
-        )
-        .values(next_attempt_at=now)
+        .where(OutboxEvent.id == event.id, *conditions)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.expire(event)
     if result.rowcount != 1:
-        status = db.session.scalar(select(OutboxEvent.status).where(OutboxEvent.id == event.id))
-        if status == PENDING:
-            raise NotWaiting(f"event {event.id} is being sent right now")
-        raise NotWaiting(f"event {event.id} is {status}: only a pending event waits for a next try")
+        return False
     from delivery.worker import request_wake
 
     request_wake()
+    return True
+
+
+def _status(event: OutboxEvent) -> str | None:
+    """Return the event's status as the database has it now."""
+    return db.session.scalar(select(OutboxEvent.status).where(OutboxEvent.id == event.id))
 
 
 PURGE_CHUNK = 1000

@@ -6,7 +6,6 @@ the delivery window closes; other answers fail at once. The outbox row's target 
 `<measurement id>|<client id>`: one request carries one client's events.
 """
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
@@ -14,26 +13,15 @@ from flask import Flask
 
 from delivery.http import Answer, HttpClient
 from delivery.jsontext import dumps
-from delivery.registry import DELIVERED, PERMANENT, TRANSIENT, Destination, register_destination
 from extensions import db
 from ga4 import payload
+from modulekit.destination import SettingsSender, register_sender
 
 DESTINATION = "ga4"
 BATCH_SIZE = 25  # Google's limit of events per request
 # GA4 takes a refund whenever it arrives (an event older than 72 h is dated 72 h back); after 30 days
 # a refund no longer belongs with the purchase's reports, so delivery stops there (ours).
 WINDOW = timedelta(days=30)
-
-
-def _load_settings():
-    from ga4.settings import load_settings
-
-    return load_settings()
-
-
-def _enabled() -> bool:
-    """Whether the module is switched on (its settings)."""
-    return bool(_load_settings().enabled)
 
 
 def delivery_window(row) -> datetime:
@@ -43,17 +31,7 @@ def delivery_window(row) -> datetime:
 
 def register(app: Flask) -> None:
     """Register GA4 with the delivery service."""
-    register_destination(
-        app,
-        Destination(
-            name=DESTINATION,
-            display_name="GA4 Measurement Protocol",
-            sender=Ga4Sender,
-            window=delivery_window,
-            enabled=_enabled,
-            batch_size=BATCH_SIZE,
-        ),
-    )
+    register_sender(app, Ga4Sender, "GA4 Measurement Protocol", delivery_window)
 
 
 def collect_url(base_url: str, measurement_id: str, api_secret: str, debug: bool = False) -> str:
@@ -68,15 +46,18 @@ def post(client: HttpClient, url: str, body: dict, secret: str) -> Answer:
     return client.post(url, text.encode(), text, {"Content-Type": "application/json"}, secrets=[secret])
 
 
-class Ga4Sender:
+class Ga4Sender(SettingsSender):
     """Send a batch of one client's refund events to GA4 and explain the answer."""
 
     destination = DESTINATION
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: HttpClient, settings_loader: Callable[[], object] = _load_settings):
-        self.client = client
-        self.settings_loader = settings_loader
+    @staticmethod
+    def load_settings():
+        """Return the GA4 settings now."""
+        from ga4.settings import load_settings
+
+        return load_settings()
 
     def send(self, target: str, events: list[dict], test_event_code: str | None) -> Answer:
         """POST events with the API secret read from the settings now (never stored)."""
@@ -88,19 +69,9 @@ class Ga4Sender:
         url = collect_url(settings.endpoint, measurement_id, settings.api_secret)
         return post(self.client, url, payload.request_body(client, events), settings.api_secret)
 
-    def classify(self, answer: Answer) -> str:
-        """Return sent for any 2xx, transient for network errors, 5xx and 429, permanent otherwise."""
-        if answer.ok:
-            return DELIVERED
-        return TRANSIENT if answer.retryable else PERMANENT
-
     def describe(self, answer: Answer) -> str:
         """Return why the answer is a failure, in one line."""
         if answer.http_status is None:
             return answer.error_message or "no answer"
         text = " ".join((answer.response_text or "").split())[:200]
         return f"HTTP {answer.http_status}" + (f": {text}" if text else "")
-
-    def bad_event_index(self, answer: Answer, count: int) -> int | None:
-        """GA4 never blames one event of a batch."""
-        return None

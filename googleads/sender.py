@@ -7,32 +7,20 @@ name the failed rows by index: those rows fail with Google's error, the others a
 """
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import select
 
-from delivery.http import Answer, HttpClient
+from delivery.http import Answer
 from delivery.jsontext import dumps
-from delivery.registry import DELIVERED, PERMANENT, TRANSIENT, Destination, register_destination
 from extensions import db
 from googleads import payload
 from googleads.oauth import TokenUnavailable, bearer_token
+from modulekit.destination import SettingsSender, register_sender
 
 DESTINATION = "google_ads"
 BATCH_SIZE = 2000  # Google's limit of adjustments per request (TOO_MANY_ADJUSTMENTS_IN_REQUEST)
-
-
-def _load_settings():
-    from googleads.settings import load_settings
-
-    return load_settings()
-
-
-def _enabled() -> bool:
-    """Whether the module is switched on (its settings)."""
-    return bool(_load_settings().enabled)
 
 
 def delivery_window(row) -> datetime:
@@ -45,17 +33,7 @@ def delivery_window(row) -> datetime:
 
 def register(app: Flask) -> None:
     """Register Google Ads with the delivery service."""
-    register_destination(
-        app,
-        Destination(
-            name=DESTINATION,
-            display_name="Google Ads adjustments",
-            sender=AdsSender,
-            window=delivery_window,
-            enabled=_enabled,
-            batch_size=BATCH_SIZE,
-        ),
-    )
+    register_sender(app, AdsSender, "Google Ads adjustments", delivery_window)
 
 
 def upload_url(settings, customer_id: str) -> str:
@@ -63,15 +41,18 @@ def upload_url(settings, customer_id: str) -> str:
     return f"{settings.base_url.rstrip('/')}/{settings.api_version}/customers/{customer_id}:uploadConversionAdjustments"
 
 
-class AdsSender:
+class AdsSender(SettingsSender):
     """Send a batch of adjustments to Google Ads and explain the answer, row by row."""
 
     destination = DESTINATION
     batch_size = BATCH_SIZE
 
-    def __init__(self, client: HttpClient, settings_loader: Callable[[], object] = _load_settings):
-        self.client = client
-        self.settings_loader = settings_loader
+    @staticmethod
+    def load_settings():
+        """Return the Google Ads settings now."""
+        from googleads.settings import load_settings
+
+        return load_settings()
 
     def send(self, target: str, events: list[dict], test_event_code: str | None) -> Answer:
         """POST the adjustments with a bearer token obtained now (never stored)."""
@@ -91,12 +72,6 @@ class AdsSender:
         secrets = [token, settings.oauth_refresh_token, settings.oauth_client_secret]
         return self.client.post(url, text.encode(), text, headers, secrets=secrets)
 
-    def classify(self, answer: Answer) -> str:
-        """Return sent for HTTP 200 (row errors aside), transient for network errors, 429 and 5xx."""
-        if answer.ok:
-            return DELIVERED
-        return TRANSIENT if answer.retryable else PERMANENT
-
     def describe(self, answer: Answer) -> str:
         """Return why the request failed, in Google's words."""
         if answer.http_status is None:
@@ -107,10 +82,6 @@ class AdsSender:
         codes = [_code(e) for e in _failure_errors(error.get("details"))]
         detail = f" [{', '.join(codes)}]" if codes else ""
         return f"{error.get('status', 'ERROR')}: {error.get('message', '')}{detail} (HTTP {answer.http_status})"
-
-    def bad_event_index(self, answer: Answer, count: int) -> int | None:
-        """Row errors are handled by row_failures; Google never rejects a partial-failure request for one row."""
-        return None
 
     def row_failures(self, answer: Answer, count: int) -> dict[int, str]:
         """Return {row index: Google's error} from a 200 answer's partialFailureError."""
