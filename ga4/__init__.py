@@ -13,27 +13,21 @@ DESCRIPTION = (
 
 
 def init_app(app: Flask) -> None:
-    """Install the module: receivers, settings page and API, delivery destination, menu entry."""
+    """Install the module: receivers, settings page and API, delivery destination, menu entry, order panel."""
     from ga4 import receivers, sender, views
-    from modulekit.outcomes import outcomes_reader
-    from shop.modules import InstalledModule, MenuEntry, register_module
+    from modulekit.install import demo_origin, install_refund_module
 
-    # The demo's embedded sandbox, on the same server as the Meta one.
-    origin = app.config["PIXELPLUS_DEMO_GRAPH_URL"].removesuffix("/sandbox/graph")
-    app.config.setdefault("GA4_DEMO_BASE_URL", origin + "/sandbox/ga4")
-    receivers.connect()
-    app.register_blueprint(views.bp)
-    app.register_blueprint(views.api)
-    sender.register(app)
-    register_module(
+    app.config.setdefault("GA4_DEMO_BASE_URL", demo_origin(app) + "/sandbox/ga4")
+    install_refund_module(
         app,
-        InstalledModule(
-            name="ga4",
-            display_name="GA4 refunds",
-            version=VERSION,
-            description=DESCRIPTION,
-            configure_endpoint="ga4_settings.settings",
-            status_change_outcomes=outcomes_reader("ga4", "GA4 refunds"),
-            menu=(MenuEntry("GA4", "ga4_settings.settings", "settings.view"),),
-        ),
+        name="ga4",
+        display_name="GA4 refunds",
+        version=VERSION,
+        description=DESCRIPTION,
+        destination="ga4",
+        service="GA4",
+        menu_label="GA4",
+        receivers=receivers,
+        views=views,
+        sender=sender,
     )

@@ -16,12 +16,13 @@ DEMO_RECEIVER = "demo"
 def init_app(app: Flask) -> None:
     """Install the module: receivers, settings page and API, delivery destination, menu entry."""
     from extensions import csrf
+    from modulekit.install import demo_origin
     from modulekit.outcomes import outcomes_reader
     from shop.modules import InstalledModule, MenuEntry, register_module
     from webhooks import api, models, receivers, sender, views  # noqa: F401  (models: tables)
 
     # The demo's embedded sandbox receiver, on the same server as the Meta one.
-    origin = app.config["PIXELPLUS_DEMO_GRAPH_URL"].removesuffix("/sandbox/graph")
+    origin = demo_origin(app)
     app.config.setdefault("WEBHOOKS_DEMO_RECEIVER", DEMO_RECEIVER)
     app.config.setdefault("WEBHOOKS_DEMO_URL", f"{origin}/sandbox/webhooks/{app.config['WEBHOOKS_DEMO_RECEIVER']}")
     receivers.connect()

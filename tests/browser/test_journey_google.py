@@ -10,7 +10,7 @@ from ga4.settings import save_settings as save_ga4
 from googleads.settings import save_settings as save_ads
 from shop.models import Order, OrderState
 from shop.status import change_state
-from tests.browser.conftest import accessibility_problems, screenshot
+from tests.browser.conftest import PHONE, accessibility_problems, no_horizontal_scroll, screenshot
 from tests.conftest import wait_for
 
 
@@ -81,3 +81,39 @@ def test_tester_follows_a_refund_to_both_sandboxes(site, page):
     expect(page.locator("#ads-adjustments")).to_contain_text("RETRACTION")
     expect(page.locator("#ads-adjustments")).to_contain_text("applied")
     screenshot(page, "journey7-sandbox-googleads")
+
+
+def test_admin_sees_the_ga4_and_google_ads_panels_on_the_order_page_at_laptop_and_phone_width(site, browser):
+    _point_at_this_site(site)
+    with site.app.app_context():
+        paid = db.session.scalars(
+            select(Order).join(Order.current_state).where(OrderState.key == "PS_OS_PAYMENT")
+        ).first()
+        order_id, reference = paid.id, paid.reference
+        change_state(paid, OrderState.by_key("PS_OS_REFUND"))
+        db.session.commit()
+    for name, viewport in (("laptop", {"width": 1366, "height": 900}), ("phone", PHONE)):
+        context = browser.new_context(viewport=viewport)
+        context.set_default_timeout(10_000)
+        page = context.new_page()
+        try:
+            site.login(page, "admin")
+            page.goto(f"{site.url}/admin/orders/{order_id}")
+            for module, prefix, service in (("ga4", "ga4", "GA4"), ("googleads", "googleads", "Google Ads")):
+                panel = page.locator(f'[data-module="{module}"]')
+                # The panel refreshes itself: the event shows sent once the sandbox took it (Ads knew the order).
+                expect(panel.locator(f"#{prefix}-events")).to_contain_text("sent", timeout=15_000)
+                expect(panel.locator(f"#{prefix}-money")).to_contain_text(f"Acknowledged by {service}:")
+                expect(panel.locator(f"#{prefix}-decisions")).to_contain_text("Payment accepted → Refunded")
+                headers = panel.locator("th").evaluate_all(
+                    "els => els.map(e => { const r = document.createRange(); r.selectNodeContents(e);"
+                    " return [e.textContent.trim(), r.getClientRects().length]; })"
+                )
+                assert headers and all(rects == 1 for _text, rects in headers), headers
+            expect(page.locator('[data-module="googleads"]')).to_contain_text(f"ads-{reference}-1")
+            assert no_horizontal_scroll(page)
+            assert accessibility_problems(page) == []
+            page.locator('[data-module="ga4"]').scroll_into_view_if_needed()
+            screenshot(page, f"journey7-order-panels-{name}")
+        finally:
+            context.close()
