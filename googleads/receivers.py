@@ -13,7 +13,7 @@ from flask import Flask
 from core.dbtypes import utcnow
 from delivery.models import PENDING, OutboxEvent
 from extensions import db
-from googleads import payload
+from googleads import conversion_tag, payload
 from googleads.settings import AdsSettings, load_settings, save_settings
 from modulekit import decisions
 from modulekit import settings as kit_settings
@@ -38,6 +38,8 @@ def _settings() -> AdsSettings:
 def on_order_status_changed(order, old_state=None, new_state=None, at=None, **extra) -> None:
     """Decide whether a status change adjusts the order's conversion, and record the decision."""
     at = at or utcnow()
+    if old_state is None:
+        conversion_tag.on_order_placed(order, _settings())
     facts = decisions.status_facts(order, old_state, new_state, at)
     decisions.record(DESTINATION, facts, lambda: decide(order, new_state, at, _settings()), "Google Ads")
 
@@ -117,26 +119,5 @@ def on_demo_data_created(app: Flask, **extra) -> None:
             "enabled": True,
         }
     )
-    _tell_the_sandbox_about_the_purchases(app)
+    conversion_tag.register_demo_purchases(app, load_settings())
     db.session.commit()
-
-
-def _tell_the_sandbox_about_the_purchases(app: Flask) -> None:
-    """Register every demo order as a conversion in the embedded sandbox, as the conversion tag would have.
-
-    The only place the module touches the sandbox: demo glue, so refunds in the demo find their purchase.
-    """
-    from sqlalchemy import select
-
-    from sandbox.googleads.models import register_conversions
-    from shop.models import Order
-
-    orders = db.session.scalars(select(Order)).all()
-    conversions = [
-        {"order_id": o.reference, "at": o.created_at, "value": o.total_paid_tax_incl, "currency": o.currency}
-        for o in orders
-    ]
-    if conversions:
-        register_conversions(
-            app.config["DEMO_GOOGLEADS_CUSTOMER_ID"], app.config["DEMO_GOOGLEADS_CONVERSION_ACTION_ID"], conversions
-        )

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from core.dbtypes import utcnow
 from extensions import db
+from sandbox.googleads.models import AdsConversion
 from shop.models import CreditSlip, Customer, Employee, Order, OrderHistory, OrderState, Product
 from shop.signals import demo_data_created
 from shop.states import DEFAULT_STATES
@@ -121,6 +122,9 @@ def test_init_demo_twice(app, client, demo_signals):
         assert countries == {"FR", "US", "DE", "GB", "ES", "IT", "BE", "CA"}
         slip_orders = db.session.scalars(select(Order).join(CreditSlip)).unique().all()
         assert any(o.current_state.key == "PS_OS_DELIVERED" for o in slip_orders)  # partial refunds keep the state
+        # The Google Ads sandbox knows every demo purchase, as the conversion tag would have told it.
+        known = set(db.session.scalars(select(AdsConversion.order_id)))
+        assert known == set(db.session.scalars(select(Order.reference))) and len(known) == 200
 
     assert client.get("/api/orders?limit=1", headers={"Authorization": f"Bearer {keys['tester']}"}).status_code == 200
 

@@ -447,3 +447,101 @@ def test_attempts_keep_request_and_answer_headers_without_ga4s_api_secret_or_ads
         scheme, _, token = sent["Authorization"].partition(" ")
         assert scheme == "Bearer" and "…" in token and len(token) == 9  # 4 + … + 4
         assert DEMO_GOOGLEADS_TOKEN not in stored_text(row)
+
+
+# --- the sandbox knows the purchases of the demo (its stand-in for the conversion tag) ---------------
+
+
+@pytest.fixture
+def demo_sandbox(app, shop):
+    """The module sends to the demo's embedded sandbox: GOOGLEADS_DEMO_BASE_URL is the live server's (make demo)."""
+    app.config["GOOGLEADS_DEMO_BASE_URL"] = f"{shop.url}/sandbox/googleads"
+    return shop
+
+
+def known_conversions(shop) -> dict[str, dict]:
+    return {c["order_id"]: c for c in shop.get("/sandbox/api/googleads/conversions")}
+
+
+def test_ads_sandbox_knows_an_order_placed_over_the_api_and_applies_its_retraction(demo_sandbox):
+    shop = demo_sandbox
+    order = shop.order()
+    known = known_conversions(shop)[order["reference"]]
+    assert (known["customer_id"], known["conversion_action_id"]) == (CUSTOMER, ACTION)
+    assert (known["value"], known["currency"]) == ("67.56", "EUR")  # 2 × 11.94 + 11.40 + 8.40 shipping
+    shop.status(order, "PS_OS_REFUND")  # no register_conversions: the sandbox heard of it at checkout
+    assert shop.dispatch(only="google_ads").sent == 1
+    received = only(shop.received("google_ads"))
+    assert received["applied"] is True and received["error_code"] is None
+    assert only(shop.events("google_ads"))["status"] == "sent"
+
+
+def test_ads_sandbox_knows_an_order_placed_on_the_storefront(demo_sandbox, app, client):
+    from tests.test_storefront import add, checkout_form
+
+    add(client, demo_sandbox.mug, "2")
+    response = client.post("/checkout", data=checkout_form())
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        order = db.session.scalars(select(Order)).one()
+        reference, placed_at = order.reference, order.created_at
+    known = known_conversions(demo_sandbox)[reference]
+    assert (known["value"], known["currency"]) == ("31.20", "EUR")  # 2 × 11.40 + 8.40 shipping
+    assert datetime.fromisoformat(known["conversion_date_time"]) == placed_at.replace(microsecond=0)
+
+
+@pytest.mark.parametrize("elsewhere", ["base_url", "sandbox_off"])
+def test_ads_sandbox_hears_nothing_when_the_module_sends_elsewhere(demo_sandbox, app, elsewhere):
+    if elsewhere == "base_url":
+        # The module's base URL is not the demo's sandbox (as when a merchant points it at Google).
+        app.config["GOOGLEADS_DEMO_BASE_URL"] = "https://googleads.googleapis.com"
+    else:
+        app.config["SANDBOX_ENABLED"] = False  # a production shop: no embedded sandbox to tell
+    order = demo_sandbox.order()
+    assert known_conversions(demo_sandbox) == {}
+    demo_sandbox.status(order, "PS_OS_REFUND")
+    demo_sandbox.dispatch(only="google_ads")
+    assert only(demo_sandbox.received("google_ads"))["error_code"] == "CONVERSION_NOT_FOUND"
+
+
+# --- the order page's GA4 and Google Ads panels ------------------------------------------------------
+
+
+def panel_of(page: str, module: str) -> str:
+    """The HTML of one module's panel on the order page."""
+    start = page.index(f'data-module="{module}"')
+    return page[start : page.index("</section>", start)]
+
+
+def test_order_page_shows_each_destinations_decisions_events_and_money(demo_sandbox, app, client, auth):
+    shop = demo_sandbox
+    order = shop.order()
+    shop.slip_one_tshirt(order)
+    shop.status(order, "Partially refunded")  # 23.88 reported, then sent
+    assert shop.dispatch(only="ga4").sent == 1 and shop.dispatch(only="google_ads").sent == 1
+    shop.status(order, "PS_OS_REFUND")  # 67.56 − 23.88 = 43.68 left, queued, not sent yet
+    with app.app_context():  # a remote's answer is shown as text, never as HTML
+        db.session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.destination == "ga4", OutboxEvent.status == "pending")
+            .values(last_error="<script>alert(1)</script>")
+        )
+        db.session.commit()
+    auth.login("admin")
+    page = client.get(f"/admin/orders/{order['id']}").get_data(as_text=True)
+
+    ga4, ads = panel_of(page, "ga4"), panel_of(page, "googleads")
+    for panel, prefix, service in ((ga4, "ga4", "GA4"), (ads, "googleads", "Google Ads")):
+        events, decisions = panel.split(f'id="{prefix}-decisions"')
+        assert f'id="{prefix}-events"' in events
+        assert events.count("<tr>") - 1 == 2  # the partial refund's event and the rest's (a header row first)
+        assert decisions.count("<tr>") - 1 == 3  # the order placed, the partial refund, the refund
+        assert f"Acknowledged by {service}: <strong>23.88 EUR" in panel
+        assert "Waiting to be sent: <strong>43.68 EUR" in panel
+        assert "Payment accepted → Partially refunded" in panel and "Partially refunded → Refunded" in panel
+    assert f"ads-{order['reference']}-1" in ads and f"ads-{order['reference']}-1" not in ga4
+    assert "RESTATEMENT to the new total 43.68 EUR" in ads and "RESTATEMENT" not in ga4
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in ga4 and "<script>alert(1)" not in page
+    assert f"/admin/events?order_id={order['id']}&amp;destination=google_ads" in ads
+    alone = client.get(f"/admin/orders/{order['id']}/panels/googleads")
+    assert alone.status_code == 200 and "Acknowledged by Google Ads: <strong>23.88 EUR" in alone.get_data(as_text=True)
