@@ -13,7 +13,6 @@ from flask import Flask
 
 from delivery.http import Answer, HttpClient
 from delivery.jsontext import dumps
-from extensions import db
 from ga4 import payload
 from modulekit.destination import SettingsSender, register_sender
 
@@ -52,17 +51,11 @@ class Ga4Sender(SettingsSender):
     destination = DESTINATION
     batch_size = BATCH_SIZE
 
-    @staticmethod
-    def load_settings():
-        """Return the GA4 settings now."""
-        from ga4.settings import load_settings
-
-        return load_settings()
+    settings_module = "ga4.settings"
 
     def send(self, target: str, events: list[dict], test_event_code: str | None) -> Answer:
         """POST events with the API secret read from the settings now (never stored)."""
-        settings = self.settings_loader()
-        db.session.commit()  # no transaction stays open during the HTTP call
+        settings = self.settings_now()
         measurement_id, _, client = target.partition("|")
         if not settings.api_secret:
             return Answer.unsent("no API secret is configured in the GA4 settings", False)

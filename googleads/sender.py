@@ -47,17 +47,11 @@ class AdsSender(SettingsSender):
     destination = DESTINATION
     batch_size = BATCH_SIZE
 
-    @staticmethod
-    def load_settings():
-        """Return the Google Ads settings now."""
-        from googleads.settings import load_settings
-
-        return load_settings()
+    settings_module = "googleads.settings"
 
     def send(self, target: str, events: list[dict], test_event_code: str | None) -> Answer:
         """POST the adjustments with a bearer token obtained now (never stored)."""
-        settings = self.settings_loader()
-        db.session.commit()  # no transaction stays open during the HTTP calls
+        settings = self.settings_now()
         url = upload_url(settings, target)
         if not settings.oauth_refresh_token:
             return Answer.unsent("no OAuth refresh token is configured in the Google Ads settings", False, url)

@@ -1,17 +1,19 @@
 """What the GA4 and Google Ads senders share: settings read at send time, answers classified, registration.
 
-A module's sender subclasses ``SettingsSender`` (its destination name, batch size, settings loader, and
+A module's sender subclasses ``SettingsSender`` (its destination name, batch size, settings module, and
 its own ``send`` and ``describe``) and registers it with ``register_sender``; the module is enabled for
 the delivery service exactly when its settings say so.
 """
 
 from collections.abc import Callable
 from datetime import datetime
+from importlib import import_module
 
 from flask import Flask
 
 from delivery.http import Answer, HttpClient
 from delivery.registry import DELIVERED, PERMANENT, TRANSIENT, Destination, register_destination
+from extensions import db
 
 
 class SettingsSender:
@@ -24,10 +26,18 @@ class SettingsSender:
         self.client = client
         self.settings_loader = settings_loader or self.load_settings
 
-    @staticmethod
-    def load_settings():
-        """Return the module's settings now (a subclass names its module's loader)."""
-        raise NotImplementedError
+    settings_module: str  # the module whose load_settings() reads them, e.g. ga4.settings
+
+    @classmethod
+    def load_settings(cls):
+        """Return the module's settings now (imported late: a module's settings import the shop's models)."""
+        return import_module(cls.settings_module).load_settings()
+
+    def settings_now(self):
+        """Return the settings, secrets included, and end the transaction: none stays open during the HTTP call."""
+        settings = self.settings_loader()
+        db.session.commit()
+        return settings
 
     @classmethod
     def enabled(cls) -> bool:

@@ -1,13 +1,12 @@
-"""The sandbox's JSON API for testers' scripts: received events, recent errors, fault injection."""
+"""The sandbox's JSON API for testers' scripts: received events and recent errors (faults: sandbox.google_api)."""
 
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from core.access import protect_api_blueprint, requires
-from core.apierrors import ApiError, json_body, register_json_errors
+from core.apierrors import ApiError, register_json_errors
 from core.inputs import whole_number
 from extensions import db
-from sandbox.faults import META, clean_faults, current_faults, set_faults
 from sandbox.google_api import RECEIVED_MODELS, received_json
 from sandbox.models import ErrorAnswer, ReceivedEvent
 from sandbox.receiver import forget_everything
@@ -78,32 +77,3 @@ def errors():
     if limit is not None:
         query = query.limit(limit)
     return jsonify([row.to_json() for row in db.session.scalars(query)])
-
-
-@bp.get("/faults")
-@requires("sandbox")
-def faults():
-    """Show the faults injected into the next Graph requests ({} when none)."""
-    current = current_faults(META)
-    return jsonify(current.to_json() if current is not None else {})
-
-
-@bp.put("/faults")
-@requires("sandbox")
-def put_faults():
-    """Set the faults for the next Graph requests; {} clears them."""
-    clean, problems = clean_faults(META, json_body())
-    if problems:
-        raise ApiError(422, "invalid", "the faults are not valid", problems)
-    current = set_faults(META, clean)
-    db.session.commit()
-    return jsonify(current.to_json())
-
-
-@bp.delete("/faults")
-@requires("sandbox")
-def clear_faults():
-    """Clear the faults."""
-    current = set_faults(META, {})
-    db.session.commit()
-    return jsonify(current.to_json())

@@ -9,7 +9,7 @@ from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from core.dbtypes import money
 from extensions import db
-from sandbox.faults import clean_faults, current_faults, set_faults
+from sandbox.faults import META, clean_faults, current_faults, set_faults
 from sandbox.ga4.models import Ga4Hit
 from sandbox.googleads.models import AdsAdjustment, AdsConversion, register_conversions
 from sandbox.googleads.rules import parse_date_time
@@ -19,8 +19,9 @@ bp = Blueprint("sandbox_google_api", __name__, url_prefix="/sandbox/api")
 protect_api_blueprint(bp)
 register_json_errors(bp)
 
-# URL segment -> the service's name (the destination name the modules register).
-SERVICES = {"ga4": "ga4", "googleads": "google_ads", "webhooks": "webhook"}
+# URL segment -> the service's name (the destination name the modules register); Meta's faults are at
+# /sandbox/api/faults, without a segment (its first address, kept).
+SERVICES = {"meta": META, "ga4": "ga4", "googleads": "google_ads", "webhooks": "webhook"}
 RECEIVED_MODELS = {"ga4": Ga4Hit, "google_ads": AdsAdjustment, "webhook": WebhookHit}
 MAX_CONVERSIONS = 10_000
 
@@ -42,6 +43,7 @@ def _service(segment: str) -> str:
     return SERVICES[segment]
 
 
+@bp.get("/faults", defaults={"segment": "meta"})
 @bp.get("/<segment>/faults")
 @requires("sandbox")
 def faults(segment: str):
@@ -50,6 +52,7 @@ def faults(segment: str):
     return jsonify(current.to_json() if current is not None else {})
 
 
+@bp.put("/faults", defaults={"segment": "meta"})
 @bp.put("/<segment>/faults")
 @requires("sandbox")
 def put_faults(segment: str):
@@ -63,6 +66,7 @@ def put_faults(segment: str):
     return jsonify(current.to_json())
 
 
+@bp.delete("/faults", defaults={"segment": "meta"})
 @bp.delete("/<segment>/faults")
 @requires("sandbox")
 def clear_faults(segment: str):
