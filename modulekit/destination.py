@@ -21,12 +21,11 @@ class SettingsSender:
 
     destination: str
     batch_size: int
+    settings_module: str  # the module whose load_settings() reads them, e.g. ga4.settings
 
     def __init__(self, client: HttpClient, settings_loader: Callable[[], object] | None = None):
         self.client = client
         self.settings_loader = settings_loader or self.load_settings
-
-    settings_module: str  # the module whose load_settings() reads them, e.g. ga4.settings
 
     @classmethod
     def load_settings(cls):
