@@ -8,7 +8,7 @@ from core.access import set_api_key_loader
 def init_app(app: Flask) -> None:
     """Register the shop's blueprints, loaders, template helpers and commands."""
     from extensions import login_manager
-    from shop import api, auth, backoffice, cli, storefront
+    from shop import api, auth, backoffice, bulk_jobs, cli, storefront
     from shop.modules import SETTINGS, MenuEntry, admin_banners, host_menu, installed_modules, navbar
 
     login_manager.login_view = "auth.login"
@@ -21,6 +21,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(storefront.bp)
     cli.init_app(app)
+    bulk_jobs.init_app(app)  # large bulk status changes run in the background
 
     shop_menu = (MenuEntry("Modules", "backoffice.modules"),)
     shop_settings = (

@@ -18,7 +18,7 @@ from core.access import protect_api_blueprint, requires
 from core.apierrors import ApiError, json_body, register_json_errors
 from core.dbtypes import utcnow
 from extensions import csrf, db
-from shop import api_input
+from shop import api_input, bulk_jobs
 from shop.customers import customer_for
 from shop.models import Order, OrderState, Product
 from shop.modules import status_change_outcomes, summarize
@@ -140,11 +140,28 @@ def change_order_status(order_id: int):
 def bulk_change_order_status():
     """Move many orders to a state, in list order; report each order as changed or skipped."""
     order_ids, state = api_input.read_bulk_status_change(json_body())
+    if len(order_ids) > bulk_jobs.threshold():  # too many for one request: 202 and the job to poll
+        job = bulk_jobs.enqueue(order_ids, state, _employee())
+        db.session.commit()
+        response = jsonify({"job": job.as_json(), "url": url_for("shop_api.bulk_job", job_id=job.id)})
+        response.status_code = 202
+        response.headers["Location"] = url_for("shop_api.bulk_job", job_id=job.id)
+        return response
     since = utcnow()
     result = change_states(order_ids, state, employee=_employee())
     db.session.commit()
     modules = [summary.as_json() for summary in summarize(status_change_outcomes(current_app, result.changed, since))]
     return jsonify({"state_id": state.id, "changed": result.changed, "skipped": result.skipped, "modules": modules})
+
+
+@bp.get("/bulk-jobs/<int:job_id>")
+@requires("read")
+def bulk_job(job_id: int):
+    """A background bulk status change: status, progress, and (once over) skipped and failed orders, events queued."""
+    job = db.session.get(bulk_jobs.BulkJob, job_id)
+    if job is None:
+        raise ApiError(404, "not_found", f"no bulk job {job_id}")
+    return jsonify(job.as_json())
 
 
 @bp.post("/orders/<int:order_id>/credit-slips")

@@ -1,4 +1,4 @@
-"""The `flask shop …` commands: init-demo and create-employee."""
+"""The `flask shop …` commands: init-demo, create-employee and bulk-jobs."""
 
 import secrets
 
@@ -67,3 +67,12 @@ def init_demo_command() -> None:
     click.echo(f"  {'e-mail':<{width}}  {'password':<16}  {'role':<10}  API key")
     for login in report.logins:
         click.echo(f"  {login.email:<{width}}  {login.password:<16}  {login.role:<10}  {login.api_key}")
+
+
+@shop_cli.command("bulk-jobs")
+def bulk_jobs_command() -> None:
+    """Run the queued bulk status changes (and those a dead process left) to the end, then exit."""
+    from shop.bulk_jobs import run_pending
+
+    finished = run_pending()
+    click.echo(f"{finished} bulk job(s) finished")

@@ -1,6 +1,7 @@
 """The one service that changes an order's state, in PrestaShop's order of effects."""
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -170,6 +171,7 @@ def change_states(
     reason: str | None = None,
     note: str | None = None,
     batch_size: int | None = None,
+    already_listed: Iterable[int] = (),
 ) -> BulkResult:
     """Change each order in list order, as PrestaShop's bulk action does; skip and report the rest.
 
@@ -181,7 +183,7 @@ def change_states(
     """
     result = BulkResult()
     size = batch_size or BATCH_SIZE
-    seen: set[int] = set()
+    seen: set[int] = set(already_listed)  # ids of earlier slices of the same list (a background job's)
     for start in range(0, len(order_ids), size):
         _change_batch(order_ids[start : start + size], new_state, employee, reason, note, seen, result)
     return result

@@ -7,4 +7,4 @@ from core.access import protect_browser_blueprint
 bp = Blueprint("backoffice", __name__, url_prefix="/admin")
 protect_browser_blueprint(bp)
 
-from shop.backoffice import employees, filters, modules, orders, states  # noqa: E402,F401  (routes register on bp)
+from shop.backoffice import bulk_jobs, employees, filters, modules, orders, states  # noqa: E402,F401  (routes on bp)

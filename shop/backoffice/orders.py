@@ -12,6 +12,7 @@ from core.access import requires
 from core.dbtypes import utcnow
 from core.inputs import page_number
 from extensions import db
+from shop import bulk_jobs
 from shop.auth import safe_next
 from shop.backoffice import bp
 from shop.backoffice.forms import (
@@ -233,6 +234,11 @@ def bulk_status_confirm():
     state = db.session.get(OrderState, form.state_id.data)
     since = utcnow()
     reason, note = form.reason_and_note()
+    if len(order_ids) > bulk_jobs.threshold():  # too many for one request: a background job with a progress bar
+        job = bulk_jobs.enqueue(order_ids, state, current_user._get_current_object(), reason=reason, note=note)
+        db.session.commit()
+        flash(f"{len(order_ids)} orders are being changed to {state.name} in the background.", "info")
+        return redirect(url_for("backoffice.bulk_job", job_id=job.id))
     result = change_states(order_ids, state, current_user._get_current_object(), reason=reason, note=note)
     db.session.commit()
     answers = status_change_outcomes(current_app, result.changed, since)
