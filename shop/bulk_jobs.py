@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import ForeignKey, String, Text, func, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.background import BackgroundThread, on_commit, request_after_commit
@@ -227,7 +228,13 @@ def run_pending(owner: str | None = None, stopping=None) -> int:
         try:
             while run_slice(job, owner):
                 if stopping and stopping.is_set():
-                    return finished  # the lease runs out; another pass (or process) goes on from here
+                    _release(job.id, owner)  # another pass (or process) goes on from here
+                    return finished
+        except OperationalError:  # the database is busy or away: the job waits for the next pass
+            log.warning("bulk job %s paused: the database is busy or away", job.id, exc_info=True)
+            db.session.rollback()
+            _release(job.id, owner)
+            return finished
         except Exception:
             log.exception("bulk job %s failed", job.id)
             db.session.rollback()
@@ -235,6 +242,20 @@ def run_pending(owner: str | None = None, stopping=None) -> int:
             continue
         finished += 1
     return finished
+
+
+def _release(job_id: int, owner: str) -> None:
+    """Give the job's lease back at once, so the next pass (of any process) goes on with it."""
+    try:
+        db.session.execute(
+            update(BulkJob)
+            .where(BulkJob.id == job_id, BulkJob.lease_owner == owner)
+            .values(lease_until=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    except OperationalError:  # still away: the lease runs out by itself
+        db.session.rollback()
 
 
 def _fail(job_id: int) -> None:

@@ -211,3 +211,23 @@ def test_in_thread_mode_a_thread_of_the_web_process_runs_the_job(app, api, make_
     wait_for(lambda: api.get(url).get_json()["status"] == DONE, timeout=60, message="the job to finish")
     assert api.get(url).get_json()["changed"] == 6
     assert refunds_per_order(app, ids) == {i: 1 for i in ids}
+
+
+def test_an_unexpected_error_fails_the_job_and_keeps_its_committed_slices(app, api, make_order, monkeypatch):
+    monkeypatch.setattr(bulk_jobs, "SLICE", 3)
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(7)]
+    response = api.post("/api/orders/bulk-status", {"order_ids": ids, "state_id": state_id(app, "PS_OS_REFUND")})
+    real, calls = status.change_states, []
+
+    def second_slice_breaks(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("a bug")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(status, "change_states", second_slice_breaks)
+    with app.app_context():
+        assert run_pending() == 0
+    job = api.get(response.get_json()["url"]).get_json()
+    assert job["status"] == "failed" and job["done"] == 3 and job["changed"] == 3
+    assert refunds_per_order(app, ids) == {i: 1 for i in ids[:3]}
