@@ -20,10 +20,10 @@ from extensions import db
 from pixelplus.models import ModuleSetting
 from refunding import clean_trigger_kinds, default_kind
 from shop.models import OrderState
+from shop.states import DEFAULT_TRIGGER_KEYS
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED")
 _CACHE_KEY = "modulekit.settings"
 MAX_TEXT = 2000
 
@@ -51,12 +51,15 @@ class Field:
     choices: tuple[tuple[str, str], ...] = ()  # (value, label) for a text field with fixed values
 
 
-def trigger_fields(prefix: str) -> tuple[Field, ...]:
-    """The fields every refund module has: enabled, paid only, trigger states and their kinds."""
+def trigger_fields(prefix: str, default_states: Callable[[list[OrderState]], list[int]] | None = None):
+    """The fields every refund module has: enabled, paid only, trigger states and their kinds.
+
+    Trigger states never saved default to DEFAULT_TRIGGER_KEYS' states, or to ``default_states(states)``.
+    """
     return (
         Field("enabled", f"{prefix}_ENABLED", "bool", False, label="Enabled"),
         Field("paid_only", f"{prefix}_PAID_ONLY", "bool", True, label="Only orders paid before the change"),
-        Field("trigger_state_ids", f"{prefix}_TRIGGER_STATES", "ids", None, label="Trigger states"),
+        Field("trigger_state_ids", f"{prefix}_TRIGGER_STATES", "ids", default_states, label="Trigger states"),
         Field("trigger_kinds", f"{prefix}_TRIGGER_KINDS", "kinds", None, label="Full or partial"),
     )
 
@@ -95,9 +98,11 @@ def load(fields: tuple[Field, ...]) -> dict:
         raw = stored.get(field.key)
         values[field.name] = field.default if raw is None else _parse(field, raw)
     states = None
-    if "trigger_state_ids" in values and values["trigger_state_ids"] is None:
+    default = values.get("trigger_state_ids")
+    if "trigger_state_ids" in values and (default is None or callable(default)):
         states = _states()
-        values["trigger_state_ids"] = tuple(sorted(s.id for s in states if s.key in DEFAULT_TRIGGER_KEYS))
+        chosen = default(states) if default else [s.id for s in states if s.key in DEFAULT_TRIGGER_KEYS]
+        values["trigger_state_ids"] = tuple(sorted(chosen))
     if "trigger_kinds" in values:
         states = states or _states()
         chosen = values["trigger_kinds"] or {}

@@ -29,13 +29,15 @@ class SettingsPage:
     required_when_enabled: dict[str, str]
     extra_template: str | None = None  # included below the form (test event, CSV export…)
     extra_context: Callable[[dict], dict] = field(default=lambda values: {})
+    blueprint: str = ""  # the blueprints' name when ``<name>_settings`` is taken (webhooks: its endpoints page)
 
 
 def make_blueprints(page: SettingsPage) -> tuple[Blueprint, Blueprint]:
     """Return the settings page's blueprint and its JSON API's blueprint."""
-    bp = Blueprint(f"{page.name}_settings", __name__, url_prefix=f"/admin/{page.name}")
+    name = page.blueprint or f"{page.name}_settings"
+    bp = Blueprint(name, __name__, url_prefix=f"/admin/{page.name}")
     protect_browser_blueprint(bp)
-    api = Blueprint(f"{page.name}_settings_api", __name__, url_prefix=f"/api/{page.name}")
+    api = Blueprint(f"{name}_api", __name__, url_prefix=f"/api/{page.name}")
     csrf.exempt(api)  # API calls authenticate with a key, never the session cookie
     protect_api_blueprint(api)
     register_json_errors(api)

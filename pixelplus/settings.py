@@ -22,12 +22,12 @@ from pixelplus.graph import mask_token
 from pixelplus.models import ModuleSetting
 from refunding import ValueSettings, clean_trigger_kinds, kind_of
 from shop.models import OrderState
+from shop.states import DEFAULT_TRIGGER_KEYS
 
 log = logging.getLogger(__name__)
 
 LATEST_API_VERSION = "v26.0"
 META_GRAPH_URL = "https://graph.facebook.com"
-DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED")
 CONTENT_ID_SOURCES = {"id": "Product id", "reference": "Product reference"}
 # Meta's action_source for a refund made in the back office (DOMAIN.md §2): no browser is involved.
 ACTION_SOURCES = {

@@ -18,12 +18,12 @@ from postbacks.models import CHARGEBACK, PROCESSED, RECEIVED, REFUSED, STRIPE, P
 from postbacks.slips import issue_amount_credit_slip
 from shop.models import Order, OrderState
 from shop.refunds import RefundRefused
+from shop.states import CHARGEBACK_KEY, chargeback_state
 from shop.status import change_state
 
 log = logging.getLogger(__name__)
 
 PROCESSING = "processing"  # only ever seen inside the processing transaction
-CHARGEBACK_KEY = "PB_OS_CHARGEBACK"
 REFUND_KEY = "PS_OS_REFUND"
 # States after which nothing is left to refund: the money went back (or the bank took it back).
 FULLY_REFUNDED_KEYS = (REFUND_KEY, CHARGEBACK_KEY, "PS_OS_CANCELED")
@@ -32,26 +32,6 @@ ZERO = Decimal("0.00")
 
 class Refused(Exception):
     """A postback that refunds nothing, with the reason recorded on it."""
-
-
-def chargeback_state() -> OrderState:
-    """Return the Chargeback state, creating it (flags like Refunded: not logable, not paid) if missing."""
-    state = db.session.scalar(select(OrderState).where(OrderState.key == CHARGEBACK_KEY))
-    if state is None:
-        state = OrderState(
-            key=CHARGEBACK_KEY,
-            name="Chargeback",
-            color="#E74C3C",
-            logable=False,
-            invoice=True,
-            paid=False,
-            shipped=False,
-            delivery=False,
-            send_email=False,  # the bank, not the shop, told the customer
-        )
-        db.session.add(state)
-        db.session.flush()
-    return state
 
 
 def left_to_refund(order: Order) -> Decimal:

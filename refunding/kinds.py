@@ -2,7 +2,7 @@
 
 A *full* refund reports what is left of the order; a *partial* one reports the credit slips not yet
 reported. Default states are known by key, merchants' states by name, never by id (ids differ
-between shops): Refunded, Canceled and Returned are full, Partially refunded is partial.
+between shops): Refunded, Canceled, Chargeback and Returned are full, Partially refunded is partial.
 """
 
 import re
@@ -11,7 +11,8 @@ from collections.abc import Container, Mapping
 FULL, PARTIAL = "full", "partial"
 KINDS = (FULL, PARTIAL)
 
-DEFAULT_KINDS_BY_KEY = {"PS_OS_REFUND": FULL, "PS_OS_CANCELED": FULL}
+# A chargeback gives the whole payment back to the customer (the bank takes it from the shop): a full refund.
+DEFAULT_KINDS_BY_KEY = {"PS_OS_REFUND": FULL, "PS_OS_CANCELED": FULL, "PB_OS_CHARGEBACK": FULL}
 DEFAULT_KINDS_BY_NAME = {"returned": FULL, "partially refunded": PARTIAL, "partial refund": PARTIAL}
 
 

@@ -24,7 +24,7 @@ from shop.models import Customer, Employee, Order, OrderState, Product
 from shop.orders import CartLine, place_order
 from shop.refunds import issue_credit_slip
 from shop.signals import demo_data_created
-from shop.states import install_default_states
+from shop.states import CHARGEBACK_KEY, chargeback_state, install_default_states
 from shop.status import change_state
 
 SEED = 20260501
@@ -186,7 +186,7 @@ class DemoReport:
 
 def init_demo(app: Flask) -> DemoReport:
     """Create the demo shop if it is not there yet, reset the demo logins, and let modules set up."""
-    states_added = install_default_states() + _install_custom_states()
+    states_added = install_default_states() + _install_custom_states() + _install_chargeback_state()
     db.session.commit()
     logins = [
         DemoLogin(email, password, role, create_employee(email, role, password)[1])
@@ -210,6 +210,14 @@ def init_demo(app: Flask) -> DemoReport:
     demo_data_created.send(app)
     db.session.commit()
     return report
+
+
+def _install_chargeback_state() -> int:
+    """Add the Chargeback state if missing (return 1 then): before the modules set up, so their demo
+    triggers include it (a chargeback gives the money back to the customer)."""
+    missing = db.session.scalar(select(OrderState.id).filter_by(key=CHARGEBACK_KEY)) is None
+    chargeback_state()
+    return int(missing)
 
 
 def _install_custom_states() -> int:

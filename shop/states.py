@@ -1,4 +1,4 @@
-"""PrestaShop's default order states, installed by key."""
+"""PrestaShop's default order states, installed by key, and the shop's own Chargeback state."""
 
 from sqlalchemy import select
 
@@ -38,6 +38,11 @@ DEFAULT_STATE_FIELDS = {
     "PS_OS_OUTOFSTOCK_UNPAID": (None, 0, 1, 0, 0, "outofstock"),
     "PS_OS_COD_VALIDATION": ("ps_cashondelivery", 0, 1, 0, 0, "cashondelivery"),
 }
+# The state a chargeback moves an order to: not PrestaShop's, so the shop adds it (by init-demo, or when the
+# first chargeback arrives). Flags like Refunded: the bank gave the money back to the customer.
+CHARGEBACK_KEY = "PB_OS_CHARGEBACK"
+# The states a refund module fires on until the merchant chooses: the money went back to the customer.
+DEFAULT_TRIGGER_KEYS = ("PS_OS_REFUND", "PS_OS_CANCELED", CHARGEBACK_KEY)
 # The states whose entry confirms a payment (PrestaShop's actionPaymentConfirmation).
 PAYMENT_CONFIRMATION_KEYS = ("PS_OS_PAYMENT", "PS_OS_WS_PAYMENT")
 
@@ -72,3 +77,23 @@ def install_default_states() -> int:
         added += 1
     db.session.flush()
     return added
+
+
+def chargeback_state() -> OrderState:
+    """Return the Chargeback state, creating it (flags like Refunded: not logable, not paid) if missing."""
+    state = db.session.scalar(select(OrderState).where(OrderState.key == CHARGEBACK_KEY))
+    if state is None:
+        state = OrderState(
+            key=CHARGEBACK_KEY,
+            name="Chargeback",
+            color="#E74C3C",
+            logable=False,
+            invoice=True,
+            paid=False,
+            shipped=False,
+            delivery=False,
+            send_email=False,  # the bank, not the shop, told the customer
+        )
+        db.session.add(state)
+        db.session.flush()
+    return state

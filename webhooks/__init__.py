@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
     from modulekit.install import demo_origin
     from modulekit.outcomes import outcomes_reader
     from shop.modules import InstalledModule, MenuEntry, register_module
-    from webhooks import api, models, receivers, sender, views  # noqa: F401  (models: tables)
+    from webhooks import api, models, receivers, sender, trigger_views, views  # noqa: F401  (models: tables)
 
     # The demo's embedded sandbox receiver, on the same server as the Meta one.
     origin = demo_origin(app)
@@ -28,6 +28,8 @@ def init_app(app: Flask) -> None:
     receivers.connect()
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(trigger_views.bp)
+    app.register_blueprint(trigger_views.api)
     csrf.exempt(api.bp)  # by API key only, never a session cookie
     sender.register(app)
     register_module(

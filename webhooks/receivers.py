@@ -1,7 +1,8 @@
 """The webhook module's receivers: a decision per endpoint for every status change and credit slip.
 
-Checks, in order: an endpoint is enabled and takes `transaction.refunded` → the new state is a refund
-state → the order was paid before the change → money left to report to THAT endpoint (full: what is
+Checks, in order: an endpoint is enabled and takes `transaction.refunded` → the new state is a trigger
+(webhooks.settings) → the order was paid before the change (unless the merchant says otherwise) → money
+left to report to THAT endpoint (full: what is
 left of the order; partial: the credit slips not yet reported, per refunding/). Each firing decision
 records one outbox row per endpoint holding the exact body; its event id is the webhook-id of every attempt.
 """
@@ -17,14 +18,14 @@ from delivery.models import PENDING, OutboxEvent
 from extensions import db
 from modulekit import decisions
 from modulekit.decisions import Verdict, fire, skip
-from refunding import credit_slip_refund, default_kind, left_to_report, was_paid_before
-from refunding.kinds import DEFAULT_KINDS_BY_KEY, DEFAULT_KINDS_BY_NAME
+from refunding import credit_slip_refund, left_to_report, was_paid_before
 from shop import batch
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
 from webhooks import endpoints, payload
 from webhooks.endpoints import REFUNDED
 from webhooks.models import WebhookEndpoint
 from webhooks.sender import DESTINATION
+from webhooks.settings import load_settings
 
 LABEL = "Webhooks"
 
@@ -34,13 +35,6 @@ def connect() -> None:
     order_status_changed.connect(on_order_status_changed)
     credit_slip_issued.connect(on_credit_slip_issued)
     demo_data_created.connect(on_demo_data_created)
-
-
-def is_refund_state(state) -> bool:
-    """Whether reaching state is a refund the webhooks report (Refunded, Canceled, Returned, Partially refunded)."""
-    if state is None:
-        return False
-    return state.key in DEFAULT_KINDS_BY_KEY or (state.name or "").strip().lower() in DEFAULT_KINDS_BY_NAME
 
 
 def _listening() -> list[WebhookEndpoint]:
@@ -76,11 +70,12 @@ def _decide_each(order, facts: dict, decide) -> None:
 
 def decide_status(order, new_state, at: datetime, endpoint: WebhookEndpoint, extra: dict) -> Verdict:
     """Return the decision for endpoint when order reaches new_state at `at`."""
-    if not is_refund_state(new_state):
-        return skip(f"state {getattr(new_state, 'name', '—')} is not a refund state")
-    if not was_paid_before(order, at):
+    settings = load_settings()
+    if new_state is None or new_state.id not in settings.trigger_state_ids:
+        return skip(f"state {getattr(new_state, 'name', '—')} is not a refund trigger")
+    if settings.paid_only and not was_paid_before(order, at):
         return skip("order was never paid before this change: nothing was refunded")
-    kind = default_kind(new_state)
+    kind = settings.kind_of(new_state)
     refund = left_to_report(order, kind, payload.VALUE_SETTINGS, _reported(endpoint, order.id))
     return _fire_or_skip(order, refund, at, endpoint, extra, f"state {new_state.name} ({kind} refund)")
 
