@@ -34,13 +34,19 @@ def timestamp_micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-def refund_event(order, refund: Refund, settings, at: datetime, now: datetime) -> dict:
-    """Return the refund event for the outbox (one entry of the request's events)."""
+def refund_event(order, refund: Refund, settings, at: datetime, now: datetime, reason: str | None = None) -> dict:
+    """Return the refund event for the outbox (one entry of the request's events).
+
+    The refund's reason, when given, is the custom parameter ``refund_reason`` (a custom dimension can
+    report on it); the free-text note is never sent (Google forbids personal data in parameters).
+    """
     params: dict = {
         "transaction_id": transaction_id(order, settings.transaction_id_source),
         "value": refund.value,
         "currency": refund.currency,
     }
+    if reason:
+        params["refund_reason"] = reason
     if refund.kind != FULL:
         names = {line.product_id: line.product_name for line in order.lines}
         params["items"] = [

@@ -36,10 +36,18 @@ def on_order_status_changed(order, old_state=None, new_state=None, at=None, **ex
     """Decide whether a status change sends a GA4 refund event, and record the decision."""
     at = at or utcnow()
     facts = decisions.status_facts(order, old_state, new_state, at)
-    decisions.record(DESTINATION, facts, lambda: decide(order, new_state, at, _settings()), "GA4")
+    why = extra.get("reason")
+    decisions.record(DESTINATION, facts, lambda: decide(order, new_state, at, _settings(), refund_reason=why), "GA4")
 
 
-def decide(order, new_state, at: datetime, settings: Ga4Settings, now: datetime | None = None) -> Verdict:
+def decide(
+    order,
+    new_state,
+    at: datetime,
+    settings: Ga4Settings,
+    now: datetime | None = None,
+    refund_reason: str | None = None,
+) -> Verdict:
     """Return the decision for order reaching new_state at `at`."""
     now = now or utcnow()
     refused = decisions.gate(settings, new_state, was_paid_before(order, at), "the measurement id or API secret is")
@@ -52,7 +60,7 @@ def decide(order, new_state, at: datetime, settings: Ga4Settings, now: datetime 
         start = "nothing left to report" if refund.already_reported > 0 else "nothing to report"
         return skip(f"{start}: {refund.arithmetic}")
     client, from_cookie = payload.client_id(order)
-    event = payload.refund_event(order, refund, settings, at, now)
+    event = payload.refund_event(order, refund, settings, at, now, refund_reason)
     count = len(decisions.events_of(DESTINATION, order.id)) + 1
     row = OutboxEvent(
         destination=DESTINATION,

@@ -111,8 +111,14 @@ def custom_data(order: Order, refund: Refund, settings: RefundSettings) -> dict:
     }
 
 
-def build_refund_event(order: Order, refund: Refund, settings: RefundSettings, at: datetime, event_id: str) -> dict:
-    """Return the Refund event for order, dated at (the change), ready for Meta's ``data`` array."""
+def build_refund_event(
+    order: Order, refund: Refund, settings: RefundSettings, at: datetime, event_id: str, reason: str | None = None
+) -> dict:
+    """Return the Refund event for order, dated at (the change), ready for Meta's ``data`` array.
+
+    The refund's reason, when given, rides as the custom property ``custom_data.refund_reason`` (custom
+    conversions and audiences can filter on it); the free-text note never goes to Meta (it may name a person).
+    """
     if refund.value <= 0:
         raise ValueError("a Refund event reports a positive value")
     event: dict = {
@@ -126,6 +132,8 @@ def build_refund_event(order: Order, refund: Refund, settings: RefundSettings, a
         event["event_source_url"] = order.event_source_url
     event["user_data"] = user_data(order, website=source == "website")
     event["custom_data"] = custom_data(order, refund, settings)
+    if reason:
+        event["custom_data"]["refund_reason"] = reason
     event.update(data_processing_options(order, settings.ldu))
     return event
 

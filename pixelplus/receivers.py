@@ -61,7 +61,7 @@ def on_order_status_changed(
             ),
         )
 
-    _record(order, at, facts, decide)
+    _record(order, at, facts, decide, extra.get("reason"))
 
 
 def on_credit_slip_issued(order: Order, credit_slip: CreditSlip | None = None, at=None, **extra) -> None:
@@ -85,10 +85,16 @@ def on_credit_slip_issued(order: Order, credit_slip: CreditSlip | None = None, a
             ),
         )
 
-    _record(order, at, facts, decide)
+    _record(order, at, facts, decide, extra.get("reason"))
 
 
-def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSettings], rules.Verdict]) -> None:
+def _record(
+    order: Order,
+    at: datetime,
+    facts: dict,
+    decide: Callable[[RefundSettings], rules.Verdict],
+    refund_reason: str | None = None,
+) -> None:
     """Run the decision in a savepoint and record it; on any failure record an ``error`` decision."""
     event = None
     try:
@@ -97,7 +103,7 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
             verdict = decide(settings)
             decision = Decision(destination=META_CAPI, **facts, outcome=verdict.outcome, reason=verdict.reason)
             if verdict.fired:
-                event = _outbox_event(order, verdict.refund, settings, at)
+                event = _outbox_event(order, verdict.refund, settings, at, refund_reason)
                 db.session.add(event)
                 decision.outbox_event = event
             db.session.add(decision)
@@ -113,10 +119,12 @@ def _record(order: Order, at: datetime, facts: dict, decide: Callable[[RefundSet
             log.exception("a receiver of outbox-event-recorded failed for event %s", event.event_id)
 
 
-def _outbox_event(order: Order, refund: Refund, settings: RefundSettings, at: datetime) -> OutboxEvent:
+def _outbox_event(
+    order: Order, refund: Refund, settings: RefundSettings, at: datetime, refund_reason: str | None = None
+) -> OutboxEvent:
     """Build the outbox row of a Refund event, its payload exactly as it will be sent."""
     event_id = payload.new_event_id(order, amounts.refund_count(order.id))
-    event = payload.build_refund_event(order, refund, settings, at, event_id)
+    event = payload.build_refund_event(order, refund, settings, at, event_id, refund_reason)
     return OutboxEvent(
         destination=META_CAPI,
         target=settings.pixel_id,

@@ -1,8 +1,9 @@
 """Why an order was refunded, as the merchant (or a postback) says it: a reason from a fixed list and a note.
 
-Carried with a status change and a credit slip in their signals (``reason``, ``note``) to every module
-whose destination has such a field (the webhooks' ``refund.reason`` and ``refund.note``); GA4's and
-Meta's refund events have none.
+Stored on the history row and the credit slip, and carried in their signals (``reason``, ``note``) to
+every module: the webhooks send both (``refund.reason``, ``refund.note``); Meta and GA4 send the reason
+only (``custom_data.refund_reason``, the ``refund_reason`` parameter: a note may name a person); Google
+Ads' adjustments have no field for either.
 """
 
 REASONS = ("requested_by_customer", "duplicate", "fraudulent", "chargeback", "other")

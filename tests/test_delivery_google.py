@@ -545,3 +545,22 @@ def test_order_page_shows_each_destinations_decisions_events_and_money(demo_sand
     assert f"/admin/events?order_id={order['id']}&amp;destination=google_ads" in ads
     alone = client.get(f"/admin/orders/{order['id']}/panels/googleads")
     assert alone.status_code == 200 and "Acknowledged by Google Ads: <strong>23.88 EUR" in alone.get_data(as_text=True)
+
+
+def test_the_refund_reason_reaches_ga4_and_meta_but_never_the_note(app, shop):
+    from tests.pixelplus_support import use_sandbox
+
+    use_sandbox(app, shop.url, trigger_state_ids=[shop.states["PS_OS_REFUND"]])
+    order = shop.order()
+    note = "card stolen from Jeanne Martin"
+    body = {"state_id": shop.states["PS_OS_REFUND"], "reason": "fraudulent", "note": note}
+    shop.send("POST", f"/api/orders/{order['id']}/status", body)
+    assert shop.dispatch(only="ga4").sent == 1 and shop.dispatch(only="meta_capi").sent == 1
+    ga4 = only(shop.received("ga4"))["event"]["params"]
+    assert ga4["refund_reason"] == "fraudulent" and ga4["value"] == 67.56
+    meta = only(shop.get("/sandbox/api/received"))["event"]["custom_data"]
+    assert meta["refund_reason"] == "fraudulent" and meta["value"] == 67.56
+    with app.app_context():
+        payloads = [row.payload_json for row in db.session.scalars(select(OutboxEvent))]
+    assert len(payloads) == 3 and not any(note in text for text in payloads)  # GA4, Google Ads, Meta: no note
+    assert all(note not in json.dumps(hit) for hit in shop.received("ga4") + shop.get("/sandbox/api/received"))
