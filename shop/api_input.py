@@ -21,7 +21,7 @@ from core.apierrors import ApiError
 from core.inputs import MAX_ID, text_problem, whole_number
 from extensions import db
 from shop.models import OrderState, Product
-from shop.reasons import reason_problems
+from shop.reasons import line_breaks, reason_problems
 from shop.refunds import KINDS, LineRefund, Refund
 
 MAX_LINES = 100
@@ -272,7 +272,7 @@ def _check_reason(data: dict, errors: FieldErrors) -> None:
 
 def read_reason(data: dict) -> tuple[str | None, str | None]:
     """Return the (checked) refund reason and note of a status change or credit slip body."""
-    note = data.get("note")
+    note = line_breaks(data.get("note"))
     return data.get("reason"), (note.strip() or None) if isinstance(note, str) else None
 
 

@@ -17,8 +17,14 @@ LABELS = {
 }
 
 
+def line_breaks(note):
+    """Return a note with its line breaks as ``\n``: a browser submits a textarea's as ``\r\n``."""
+    return note.replace("\r\n", "\n").replace("\r", "\n") if isinstance(note, str) else note
+
+
 def reason_problems(reason, note) -> dict[str, str]:
     """Return a message per field for an unusable reason or note (empty when both are fine or absent)."""
+    note = line_breaks(note)
     problems = {}
     if reason is not None and reason not in REASONS:
         problems["reason"] = f"one of {', '.join(REASONS)}"

@@ -190,3 +190,23 @@ def test_the_credit_slip_flash_names_the_event_a_module_queued_and_the_payload_c
         (event,) = db.session.scalars(select(OutboxEvent).where(OutboxEvent.destination == "webhook")).all()
         refund = event.payload["data"]["refund"]
         assert (refund["amount"], refund["reason"], refund["note"]) == (2388, "other", "damaged in transit")
+
+
+def test_a_browsers_crlf_line_breaks_are_a_note_s_line_breaks_in_the_form_and_the_api(
+    app, client, auth, api, make_order
+):
+    order_id, other = make_order("PS_OS_PAYMENT"), make_order("PS_OS_PAYMENT")
+    auth.login("admin")
+    client.post(
+        f"/admin/orders/{order_id}/status",
+        data={"state_id": state_id(app, "PS_OS_REFUND"), "note": "one\r\ntwo\rthree"},
+    )
+    response = api.post(
+        f"/api/orders/{other}/status", {"state_id": state_id(app, "PS_OS_REFUND"), "note": "one\r\ntwo"}
+    )
+    assert response.status_code == 200
+    with app.app_context():
+        notes = db.session.scalars(
+            select(OrderHistory.note).where(OrderHistory.note.is_not(None)).order_by(OrderHistory.order_id)
+        ).all()
+        assert notes == ["one\ntwo\nthree", "one\ntwo"]

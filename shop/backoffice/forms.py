@@ -37,7 +37,7 @@ from extensions import db
 from shop.backoffice.order_search import SORT_COLUMNS
 from shop.models import ROLES, Employee, Order, OrderState
 from shop.reasons import LABELS as REASON_LABELS
-from shop.reasons import MAX_NOTE_CHARS, reason_problems
+from shop.reasons import MAX_NOTE_CHARS, line_breaks, reason_problems
 from shop.refunds import LineRefund, Refund, shipping_refundable
 
 PER_PAGE_CHOICES = (20, 50, 100, 200)
@@ -115,7 +115,7 @@ class RefundReasonFields:
     """
 
     reason = SelectField("Refund reason", default="", validate_choice=False)
-    note = TextAreaField("Note", validators=[Optional()])
+    note = TextAreaField("Note", validators=[Optional()], filters=[line_breaks])
 
     def set_reason_choices(self) -> None:
         """Offer "not given" and every reason (call from the form's __init__)."""
