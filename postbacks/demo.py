@@ -1,7 +1,9 @@
 """The demo shop's postback setup: the Chargeback state, a postback token, and a few postbacks to look at.
 
 The demo postbacks go through the real intake and processing: a partial refund, the same txid again (a
-duplicate), a chargeback, and an amount more than the order has left (refused with the reason).
+duplicate), a chargeback, and an amount more than the order has left (refused with the reason). They are
+received when the demo data exists and processed once every module has set up (``demo-data-ready``), so
+the chargeback reaches every module that fires on it, as in a running shop.
 """
 
 from decimal import Decimal
@@ -14,18 +16,19 @@ from postbacks import intake, settings
 from postbacks.models import Postback
 from postbacks.processing import chargeback_state, left_to_refund, process_pending
 from shop.models import Order, OrderState
-from shop.signals import demo_data_created
+from shop.signals import demo_data_created, demo_data_ready
 
 DEMO_ORDERS = 3
 
 
 def connect() -> None:
-    """Connect the demo receiver (blinker ignores a second connection)."""
+    """Connect the demo receivers (blinker ignores a second connection)."""
     demo_data_created.connect(on_demo_data_created)
+    demo_data_ready.connect(on_demo_data_ready)
 
 
 def on_demo_data_created(app: Flask, **extra) -> None:
-    """Install the Chargeback state and the token; the first time, receive and process the demo postbacks."""
+    """Install the Chargeback state and the token; the first time, receive the demo postbacks."""
     chargeback_state()
     settings.config()
     db.session.commit()
@@ -44,6 +47,10 @@ def on_demo_data_created(app: Flask, **extra) -> None:
     ):
         intake.record(fields)
     db.session.commit()
+
+
+def on_demo_data_ready(app: Flask, **extra) -> None:
+    """Process the demo postbacks now that every module has set up."""
     process_pending()
 
 

@@ -139,16 +139,18 @@ def change_order_status(order_id: int):
 @requires("orders")
 def bulk_change_order_status():
     """Move many orders to a state, in list order; report each order as changed or skipped."""
-    order_ids, state = api_input.read_bulk_status_change(json_body())
+    body = json_body()
+    order_ids, state = api_input.read_bulk_status_change(body)
+    reason, note = api_input.read_reason(body)  # one reason and note for every order
     if len(order_ids) > bulk_jobs.threshold():  # too many for one request: 202 and the job to poll
-        job = bulk_jobs.enqueue(order_ids, state, _employee())
+        job = bulk_jobs.enqueue(order_ids, state, _employee(), reason=reason, note=note)
         db.session.commit()
         response = jsonify({"job": job.as_json(), "url": url_for("shop_api.bulk_job", job_id=job.id)})
         response.status_code = 202
         response.headers["Location"] = url_for("shop_api.bulk_job", job_id=job.id)
         return response
     since = utcnow()
-    result = change_states(order_ids, state, employee=_employee())
+    result = change_states(order_ids, state, employee=_employee(), reason=reason, note=note)
     db.session.commit()
     modules = [summary.as_json() for summary in summarize(status_change_outcomes(current_app, result.changed, since))]
     return jsonify({"state_id": state.id, "changed": result.changed, "skipped": result.skipped, "modules": modules})

@@ -287,9 +287,10 @@ def read_status_change(data: dict) -> OrderState:
 
 
 def read_bulk_status_change(data: dict) -> tuple[list[int], OrderState]:
-    """Read ``{order_ids, state_id}``; the ids keep their order (duplicates are the service's to report)."""
+    """Read ``{order_ids, state_id, reason?, note?}``; the ids keep their order (duplicates are the service's)."""
     errors = FieldErrors()
-    refuse_unknown_keys(data, {"order_ids", "state_id"}, errors)
+    refuse_unknown_keys(data, {"order_ids", "state_id", "reason", "note"}, errors)
+    _check_reason(data, errors)
     order_ids = data.get("order_ids")
     if not isinstance(order_ids, list) or not order_ids:
         errors.add("order_ids", "required: a non-empty list of order ids")

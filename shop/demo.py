@@ -23,7 +23,7 @@ from shop.cli import create_employee
 from shop.models import Customer, Employee, Order, OrderState, Product
 from shop.orders import CartLine, place_order
 from shop.refunds import issue_credit_slip
-from shop.signals import demo_data_created
+from shop.signals import demo_data_created, demo_data_ready
 from shop.states import CHARGEBACK_KEY, chargeback_state, install_default_states
 from shop.status import change_state
 
@@ -208,6 +208,8 @@ def init_demo(app: Flask) -> DemoReport:
             slips,
         )
     demo_data_created.send(app)
+    db.session.commit()
+    demo_data_ready.send(app)
     db.session.commit()
     return report
 

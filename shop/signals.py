@@ -68,3 +68,10 @@ history and customer). Keyword arguments: ``new_state`` (OrderState). A receiver
 need for those orders at once and keeps it in ``shop.batch.per_order`` / ``cached``; each order then
 changes and sends its own signals as usual. Not sent for a single status change.
 """
+
+demo_data_ready = _signals.signal("demo-data-ready")
+demo_data_ready.__doc__ = """Sent by ``flask shop init-demo`` after ``demo-data-created``: every module has set up.
+
+For demo steps every module must see, such as the demo's postbacks being processed (each module then
+reacts to their refunds as it would in a running shop). Sender: the Flask app; receivers take ``**extra``.
+"""

@@ -210,3 +210,29 @@ def test_a_browsers_crlf_line_breaks_are_a_note_s_line_breaks_in_the_form_and_th
             select(OrderHistory.note).where(OrderHistory.note.is_not(None)).order_by(OrderHistory.order_id)
         ).all()
         assert notes == ["one\ntwo\nthree", "one\ntwo"]
+
+
+def test_a_lone_surrogate_in_a_form_arrives_as_replacement_characters_never_a_500(app, client, auth, make_order):
+    order_id = make_order("PS_OS_PAYMENT")
+    auth.login("admin")
+    body = f"state_id={state_id(app, 'PS_OS_REFUND')}&reason=other&note=%ED%A0%80x".encode()
+    response = client.post(
+        f"/admin/orders/{order_id}/status", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code in (302, 400, 422)
+    with app.app_context():
+        notes = db.session.scalars(select(OrderHistory.note).where(OrderHistory.order_id == order_id)).all()
+        assert all(note is None or not any(0xD800 <= ord(c) <= 0xDFFF for c in note) for note in notes)
+
+
+def test_the_bulk_api_takes_one_reason_and_note_and_refuses_a_bad_one_whole(app, api, make_order):
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(2)]
+    refunded = state_id(app, "PS_OS_REFUND")
+    bad = api.post("/api/orders/bulk-status", {"order_ids": ids, "state_id": refunded, "reason": "because"})
+    assert bad.status_code == 422 and "reason" in bad.json["error"]["fields"]
+    assert {state_key(app, i) for i in ids} == {"PS_OS_PAYMENT"}
+    body = {"order_ids": ids, "state_id": refunded, "reason": "duplicate", "note": "double checkout"}
+    assert api.post("/api/orders/bulk-status", body).json["changed"] == ids
+    with app.app_context():
+        rows = db.session.scalars(select(OrderHistory).where(OrderHistory.state_id == refunded)).all()
+        assert {(row.reason, row.note) for row in rows} == {("duplicate", "double checkout")} and len(rows) == 2

@@ -151,3 +151,15 @@ def test_roles_and_the_settings_page(app, api, client, auth, states):
             select(ModuleSetting.value).where(ModuleSetting.name == "WEBHOOKS_REFUND_TRIGGER_STATES")
         )
         assert json.loads(stored) == [states["PS_OS_REFUND"]]
+
+
+def test_the_demo_chargeback_reaches_every_module(app):
+    from postbacks.models import Postback
+
+    result = app.test_cli_runner().invoke(args=["shop", "init-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        postback = db.session.scalar(select(Postback).where(Postback.txid == "DEMO-CB-1"))
+        assert postback.outcome.endswith("order moved to Chargeback")
+        rows = db.session.scalars(select(OutboxEvent).where(OutboxEvent.order_id == postback.order_id)).all()
+        assert {row.destination for row in rows} == {"meta_capi", "ga4", "google_ads", "webhook"}
