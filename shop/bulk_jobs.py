@@ -98,8 +98,10 @@ class BulkJob(db.Model):
             "total": self.total,
             "done": self.position,
             "changed": self.changed_count,
-            "skipped": report.get("skipped", []) if self.finished else self.skipped_count,
-            "failed": report.get("failed", []) if self.finished else self.failed_count,
+            "skipped_count": self.skipped_count,
+            "failed_count": self.failed_count,
+            "skipped": report.get("skipped", []),  # so far: [{id, reason}]
+            "failed": report.get("failed", []),
             "events": report.get("events", {}),
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,
