@@ -62,6 +62,8 @@ def test_the_rename_keeps_events_attempts_and_decisions(empty_app):  # noqa: F81
         tables = set(sa.inspect(db.engine).get_table_names())
         assert {"outbox_event", "delivery_attempt", "delivery_attempt_event", "decision"} <= tables
         assert not {t for t in tables if t.startswith("pixelplus_")}
+        # The models are today's: read the renamed rows through them once every later migration has run too.
+        flask_migrate.upgrade()
         sent, failed = db.session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
         assert (sent.status, sent.event_id, str(sent.value)) == (SENT, "refund-1-1", "67.56")
         assert failed.status == FAILED and failed.last_error == "gave up after 8 attempts"
@@ -74,8 +76,6 @@ def test_the_rename_keeps_events_attempts_and_decisions(empty_app):  # noqa: F81
         db.session.add(Decision(order_id=1, outcome="skipped", reason="after the rename", destination="ga4"))
         db.session.commit()
         assert db.session.scalars(select(Decision.id).order_by(Decision.id)).all() == [1, 2]
-
-        flask_migrate.upgrade()
         assert schema_differences() == []
 
 
