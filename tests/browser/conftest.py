@@ -95,11 +95,14 @@ def site(demo_database, tmp_path, site_config):
     """The demo shop on a loopback port, Pixel Plus pointed at its own embedded sandbox.
 
     GA4 and Google Ads, which the demo also enables, are switched off here so the Meta journeys see
-    Meta's events only; journey 7 (test_journey_google.py) switches them on against this site.
+    Meta's events only; journey 7 (test_journey_google.py) switches them on against this site. Every
+    module's sandbox URL is this site's, so the demo's own events (its chargeback postback's) are
+    delivered at once instead of retrying against the demo's port 5000 in the background.
     """
     from ga4.settings import save_settings as save_ga4
     from googleads.settings import save_settings as save_ads
     from pixelplus.settings import save_settings
+    from webhooks.models import WebhookEndpoint
 
     path = tmp_path / "shop.sqlite"
     shutil.copyfile(demo_database, path)
@@ -107,8 +110,10 @@ def site(demo_database, tmp_path, site_config):
     with LiveServer(app) as live:
         with app.app_context():
             save_settings({"graph_url": f"{live.url}/sandbox/graph"})
-            save_ga4({"enabled": False})
-            save_ads({"enabled": False})
+            save_ga4({"enabled": False, "base_url": f"{live.url}/sandbox/ga4"})
+            save_ads({"enabled": False, "base_url": f"{live.url}/sandbox/googleads"})
+            for endpoint in db.session.scalars(select(WebhookEndpoint)):
+                endpoint.url = endpoint.url.replace(app.config["WEBHOOKS_DEMO_URL"].split("/sandbox/")[0], live.url)
             db.session.commit()
         yield Site(app, live.url)
         with app.app_context():
