@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.dbtypes import utcnow
+from core.gcpause import collections_paused
 from extensions import db
 from shop import batch
 from shop.models import CreditSlip, CreditSlipLine, Employee, Order, OrderHistory, OrderState, Payment
@@ -184,8 +185,9 @@ def change_states(
     result = BulkResult()
     size = batch_size or BATCH_SIZE
     seen: set[int] = set(already_listed)  # ids of earlier slices of the same list (a background job's)
-    for start in range(0, len(order_ids), size):
-        _change_batch(order_ids[start : start + size], new_state, employee, reason, note, seen, result)
+    with collections_paused():
+        for start in range(0, len(order_ids), size):
+            _change_batch(order_ids[start : start + size], new_state, employee, reason, note, seen, result)
     return result
 
 
