@@ -27,17 +27,19 @@ from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from core.dbtypes import utcnow
 from delivery.dispatcher import NotFailed, requeue
 from delivery.models import FAILED, PENDING, SENT, Decision, OutboxEvent
 from delivery.registry import Destination, destinations
 from extensions import db
+from reports.models import ORDER_LEVEL, ReportFact
 from reports.period import Period
 from reports.readonly import report_queries
-from reports.refunds import cents, given_back_in_all
+from reports.refunds import cents
 from reports.revenue import to_money
-from reports.states import ending_states
+from reports.summary import refresh
 from shop.models import Order
 
 ZERO = Decimal("0.00")
@@ -152,9 +154,9 @@ def reconcile(period: Period, mismatches_only: bool = False, now: datetime | Non
     """Return the reconciliation of the orders with a refund or chargeback dated in period."""
     now = now or utcnow()
     enabled = enabled_destinations()
+    refresh()
     report_queries()
-    in_all = given_back_in_all(period, ending_states())
-    orders = _orders(in_all)
+    orders = _orders(period)
     order_ids = [order.order_id for order in orders]
     told = _told(order_ids)
     failed = _failed_events(order_ids)
@@ -212,7 +214,26 @@ def _explain_gap(row: Told, order: OrderReconciliation, destination: Destination
         row.reason = reason if outcome != "fired" else REPORTED_LESS
 
 
-def _orders(in_all) -> list[OrderReconciliation]:
+def _orders(period: Period) -> list[OrderReconciliation]:
+    """The orders with a refund or chargeback dated in period, with what they gave back in all and when last."""
+    f, everything = ReportFact, aliased(ReportFact)
+    dated = (
+        select(f.order_id)
+        .where(f.day.between(period.first, period.last), f.level == ORDER_LEVEL, f.events > 0)
+        .distinct()
+        .subquery("dated")
+    )
+    in_all = (
+        select(
+            everything.order_id,
+            func.sum(everything.refunds + everything.chargeback_amount).label("amount"),
+            func.max(everything.last_event_at).label("at"),
+        )
+        .join(dated, dated.c.order_id == everything.order_id)
+        .where(everything.level == ORDER_LEVEL)
+        .group_by(everything.order_id)
+        .subquery("in_all")
+    )
     statement = (
         select(in_all.c.order_id, Order.reference, Order.currency, in_all.c.amount, in_all.c.at)
         .join(Order, Order.id == in_all.c.order_id)

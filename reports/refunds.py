@@ -64,10 +64,11 @@ def _slip_amount(slip=CreditSlip):
     return cents(slip.total_products_tax_incl) + cents(slip.total_shipping_tax_incl)
 
 
-def given_back(period: Period, states: EndingStates) -> Subquery:
-    """Each refund and chargeback dated in period: ``order_id, at, kind, credit_slip_id, amount``.
+def given_back(states: EndingStates, period: Period | None = None, orders=None) -> Subquery:
+    """Each refund and chargeback (dated in period, when given): ``order_id, at, kind, credit_slip_id, amount``.
 
-    Amounts are cents, never negative; ``credit_slip_id`` is set for a credit slip's row.
+    Amounts are cents, never negative; ``credit_slip_id`` is set for a credit slip's row. ``orders``, a
+    function of an order id column giving a condition, narrows the events to those orders.
     """
     slips = select(
         CreditSlip.order_id,
@@ -76,7 +77,7 @@ def given_back(period: Period, states: EndingStates) -> Subquery:
         CreditSlip.id.label("row_id"),
         literal(REFUND).label("kind"),
         _slip_amount().label("amount"),
-    ).where(CreditSlip.at >= period.start, CreditSlip.at < period.end)
+    )
     entries = select(
         OrderHistory.order_id,
         OrderHistory.at,
@@ -84,12 +85,13 @@ def given_back(period: Period, states: EndingStates) -> Subquery:
         OrderHistory.id.label("row_id"),
         case((OrderHistory.state_id.in_(states.chargeback), CHARGEBACK), else_=REFUND).label("kind"),
         type_coerce(null(), BigInteger).label("amount"),  # everything still left: the payment, capped below
-    ).where(
-        OrderHistory.state_id.in_(states.all),
-        OrderHistory.at >= period.start,
-        OrderHistory.at < period.end,
-        paid_before_entry(),
-    )
+    ).where(OrderHistory.state_id.in_(states.all), paid_before_entry())
+    if period is not None:
+        slips = slips.where(CreditSlip.at >= period.start, CreditSlip.at < period.end)
+        entries = entries.where(OrderHistory.at >= period.start, OrderHistory.at < period.end)
+    if orders is not None:
+        slips = slips.where(orders(CreditSlip.order_id))
+        entries = entries.where(orders(OrderHistory.order_id))
     event = union_all(slips, entries).subquery("event")
 
     paid = select(func.coalesce(func.sum(cents(Payment.amount)), 0)).where(Payment.order_id == event.c.order_id)
@@ -160,43 +162,3 @@ def given_back(period: Period, states: EndingStates) -> Subquery:
         looked_up.c.credit_slip_id,
         share.label("amount"),
     ).subquery("given_back")
-
-
-def given_back_in_all(period: Period, states: EndingStates) -> Subquery:
-    """What each order with a refund or chargeback dated in period gave back in all: ``order_id, amount, at``.
-
-    ``amount`` is in cents (the slips plus, after a full refund or chargeback, the rest of the payment,
-    never more than the payment); ``at`` is the order's last refund or chargeback.
-    """
-    gone = given_back(period, states)
-    orders = select(gone.c.order_id).distinct().subquery("orders")
-    paid = select(func.coalesce(func.sum(cents(Payment.amount)), 0)).where(Payment.order_id == orders.c.order_id)
-    slips = select(func.coalesce(func.sum(_slip_amount()), 0)).where(CreditSlip.order_id == orders.c.order_id)
-    ended = exists(
-        select(1).where(
-            OrderHistory.order_id == orders.c.order_id,
-            OrderHistory.state_id.in_(states.all),
-            paid_before_entry(),
-        )
-    )
-    last_slip = select(func.max(CreditSlip.at)).where(CreditSlip.order_id == orders.c.order_id)
-    last_entry = select(func.max(OrderHistory.at)).where(
-        OrderHistory.order_id == orders.c.order_id, OrderHistory.state_id.in_(states.all), paid_before_entry()
-    )
-    totals = select(
-        orders.c.order_id,
-        paid.scalar_subquery().label("paid"),
-        slips.scalar_subquery().label("slips"),
-        ended.label("ended"),
-        last_slip.scalar_subquery().label("last_slip"),
-        last_entry.scalar_subquery().label("last_entry"),
-    )
-    totals = totals.offset(0).subquery("totals")  # each lookup once per order (see given_back)
-    amount = case((totals.c.ended, totals.c.paid), else_=_least(totals.c.paid, totals.c.slips))
-    last = case(
-        (totals.c.last_entry.is_(None), totals.c.last_slip),
-        (totals.c.last_slip.is_(None), totals.c.last_entry),
-        (totals.c.last_slip > totals.c.last_entry, totals.c.last_slip),
-        else_=totals.c.last_entry,
-    )
-    return select(totals.c.order_id, amount.label("amount"), last.label("at")).subquery("given_back_in_all")

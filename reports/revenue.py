@@ -11,17 +11,15 @@ count (tax included; shipping and discounts belong to no product): see reports.p
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, or_, select, text
 
 from extensions import db
+from reports.models import ORDER_LEVEL, SEEN_AGAIN, ReportDay, ReportFact
 from reports.period import Period
 from reports.readonly import report_queries
-from reports.refunds import CHARGEBACK, cents, given_back
-from reports.states import ending_states
-from shop.models import Order, Payment
+from reports.summary import FIGURES, refresh
 
 CENTS = Decimal(100)
-ORDER_GROUPINGS = ("source", "campaign")  # groupings by a column of the order
 NO_SOURCE = ""  # orders placed without utm_source / utm_campaign (direct, or created in the back office)
 
 
@@ -91,19 +89,31 @@ class CurrencyReport:
 
 def revenue_report(period: Period, group_by: str) -> list[CurrencyReport]:
     """Return the report for period grouped by day, source or campaign (product: reports.products)."""
+    refresh()
     report_queries()
     if group_by == "product":
         from reports.products import product_report
 
         return product_report(period)
-    states = ending_states()
-    gone = given_back(period, states)
     rows: dict[tuple[str, str], Figures] = {}
     totals: dict[str, Figures] = {}
-    key_of = _grouping(group_by)
-    _add_payments(rows, period, key_of(Payment.at), group_by)
-    _add_payments(totals, period, None, None)
-    add_given_back(rows, totals, gone, key_of(gone.c.at))
+    key = {"day": ReportDay.day, "source": ReportDay.source, "campaign": ReportDay.campaign}[group_by]
+    statement = (
+        select(ReportDay.currency, key, *summed())
+        .where(in_period(period), ReportDay.level == ORDER_LEVEL)
+        .group_by(ReportDay.currency, key)
+    )
+    for currency, group, *figures in db.session.execute(statement):
+        for slot in (slot_of(rows, currency, group), slot_of(totals, currency, None)):
+            add_figures(slot, figures)
+    for fact in seen_again(period, ReportFact.level == ORDER_LEVEL):
+        # A day is a group of its own: an order seen again on another day is another day's.
+        group = None if group_by == "day" else (fact.source if group_by == "source" else fact.campaign)
+        targets = [slot_of(totals, fact.currency, None)]
+        if group is not None:
+            targets.append(slot_of(rows, fact.currency, group))
+        for slot in targets:
+            count_once(slot, fact, period)
     reports = []
     for currency in sorted(totals):
         mine = [row for (cur, _key), row in rows.items() if cur == currency]
@@ -117,12 +127,64 @@ def revenue_report(period: Period, group_by: str) -> list[CurrencyReport]:
     return reports
 
 
-def _grouping(group_by: str):
-    """Return a function of the date column giving the group key expression."""
-    if group_by == "day":
-        return func.date
-    column = Order.utm_source if group_by == "source" else Order.utm_campaign
-    return lambda _at: func.coalesce(column, NO_SOURCE)
+def in_period(period: Period):
+    """The summary rows of the period's days."""
+    return ReportDay.day.between(period.first, period.last)
+
+
+def summed() -> tuple:
+    """The sums of the summary rows' figures, in the order of FIGURES."""
+    return tuple(func.sum(getattr(ReportDay, name)) for name in FIGURES)
+
+
+def add_figures(slot: Figures, figures) -> None:
+    """Add summed figures (in the order of FIGURES, money in cents) to a row."""
+    sums = dict(zip(FIGURES, (int(value or 0) for value in figures), strict=True))
+    slot.gross += to_money(sums["gross"])
+    slot.paid_orders += sums["paid_orders"]
+    slot.refunds += to_money(sums["refunds"])
+    slot.refund_count += sums["refund_count"]
+    slot.refunded_orders += sums["refunded_orders"]
+    slot.chargebacks += sums["chargebacks"]
+    slot.chargeback_amount += to_money(sums["chargeback_amount"])
+
+
+def seen_again(period: Period, levels) -> list:
+    """The period's facts of orders already counted on an earlier day of the period (few rows)."""
+    f = ReportFact
+    return list(
+        db.session.execute(
+            select(
+                f.order_id,
+                f.currency,
+                f.level,
+                f.source,
+                f.campaign,
+                f.prev_paid_day,
+                f.prev_refund_day,
+                f.prev_chargeback_day,
+            ).where(
+                f.day.between(period.first, period.last),
+                text(f"({SEEN_AGAIN})"),  # the partial index's condition, word for word
+                levels,
+                or_(
+                    f.prev_paid_day >= period.first,
+                    f.prev_refund_day >= period.first,
+                    f.prev_chargeback_day >= period.first,
+                ),
+            )
+        )
+    )
+
+
+def count_once(slot: Figures, fact, period: Period) -> None:
+    """Take back the orders a day's sum counted again: the fact's previous day is in the period too."""
+    if fact.prev_paid_day is not None and fact.prev_paid_day >= period.first:
+        slot.paid_orders -= 1
+    if fact.prev_refund_day is not None and fact.prev_refund_day >= period.first:
+        slot.refunded_orders -= 1
+    if fact.prev_chargeback_day is not None and fact.prev_chargeback_day >= period.first:
+        slot.chargebacks -= 1
 
 
 def slot_of(target: dict, currency: str, key) -> Figures:
@@ -131,50 +193,6 @@ def slot_of(target: dict, currency: str, key) -> Figures:
     if slot_key not in target:
         target[slot_key] = Figures(key="total" if key is None else str(key))
     return target[slot_key]
-
-
-def _add_payments(target: dict, period: Period, key, group_by: str | None) -> None:
-    # The payment carries the order's currency, so only a grouping by source or campaign reads the orders.
-    grouped = [key] if key is not None else []
-    statement = (
-        select(Payment.currency, func.sum(cents(Payment.amount)), func.count(distinct(Payment.order_id)), *grouped)
-        .where(Payment.at >= period.start, Payment.at < period.end)
-        .group_by(Payment.currency, *grouped)
-    )
-    if group_by in ORDER_GROUPINGS:
-        statement = statement.join(Order, Order.id == Payment.order_id)
-    for currency, gross, paid_orders, *group in db.session.execute(statement):
-        slot = slot_of(target, currency, group[0] if group else None)
-        slot.gross += to_money(gross)
-        slot.paid_orders += int(paid_orders)
-
-
-def add_given_back(rows: dict, totals: dict, gone, key) -> None:
-    """Add the refunds and chargebacks of ``gone`` (order_id, kind, amount) to rows by key and to totals.
-
-    The rows are read once and tallied here: orders are counted once per row and once in the totals
-    however many refunds they had, and the database runs the refund rule once, not once per tally.
-    """
-    statement = select(gone.c.order_id, Order.currency, key, gone.c.kind, gone.c.amount).join(
-        Order, Order.id == gone.c.order_id
-    )
-    refunded: dict[tuple, set] = {}
-    charged_back: dict[tuple, set] = {}
-    for order_id, currency, group, kind, amount in db.session.execute(statement):
-        for target, key_value in ((rows, group), (totals, None)):
-            slot = slot_of(target, currency, key_value)
-            counted = (currency, key_value)
-            if kind == CHARGEBACK:
-                slot.chargeback_amount += to_money(amount)
-                if order_id not in charged_back.setdefault(counted, set()):
-                    charged_back[counted].add(order_id)
-                    slot.chargebacks += 1
-            elif amount and amount > 0:
-                slot.refunds += to_money(amount)
-                slot.refund_count += 1
-                if order_id not in refunded.setdefault(counted, set()):
-                    refunded[counted].add(order_id)
-                    slot.refunded_orders += 1
 
 
 def _every_day(rows: list[Figures], period: Period) -> list[Figures]:

@@ -9,17 +9,17 @@ format: EMAIL and PHONE columns, normalised and SHA-256 hashed by Pixel Plus's o
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import distinct, func, select
 
 from core.dbtypes import utcnow
 from extensions import db
 from pixelplus.hashing import hash_field
 from reports.csvfile import csv_text
-from reports.period import Period, PeriodError, bounded_int
+from reports.models import ORDER_LEVEL, ReportFact
+from reports.period import PeriodError, bounded_int
 from reports.readonly import report_queries
-from reports.refunds import REFUND, given_back
-from reports.states import ending_states
-from shop.models import Customer, Order
+from reports.summary import refresh
+from shop.models import Customer
 
 WINDOWS = (30, 90, 180)
 DEFAULT_MIN_REFUNDS = 3
@@ -50,12 +50,12 @@ def window_from(days_text: str | None, min_text: str | None) -> tuple[int, int]:
 
 def serial_refunders(days: int, minimum: int, today: date | None = None) -> list[SerialRefunder]:
     """Return the customers with at least minimum refunds in the last days days (today included)."""
+    refresh()
     report_queries()
     today = today or utcnow().date()
-    gone = given_back(Period(today - timedelta(days=days - 1), today), ending_states())
+    f = ReportFact
     email = func.lower(func.trim(Customer.email))
-    refund = and_(gone.c.kind == REFUND, gone.c.amount > 0)
-    refunds = func.count(gone.c.order_id)
+    refunds = func.sum(f.refund_count)
     statement = (
         select(
             email,
@@ -64,13 +64,12 @@ def serial_refunders(days: int, minimum: int, today: date | None = None) -> list
             func.max(Customer.phone),
             func.max(Customer.country),
             refunds,
-            func.count(distinct(gone.c.order_id)),
-            func.max(gone.c.at),
+            func.count(distinct(f.order_id)),
+            func.max(f.last_refund_at),
         )
-        .select_from(gone)
-        .join(Order, Order.id == gone.c.order_id)
-        .join(Customer, Customer.id == Order.customer_id)
-        .where(refund)
+        .select_from(f)
+        .join(Customer, Customer.id == f.customer_id)
+        .where(f.day.between(today - timedelta(days=days - 1), today), f.level == ORDER_LEVEL, f.refund_count > 0)
         .group_by(email)
         .having(refunds >= minimum)
         .order_by(refunds.desc(), email)

@@ -122,33 +122,101 @@ def expected_report(first: date, last: date, key_of) -> dict:
                 for bucket in (groups[(order.currency, key_of(order, payment.at))], totals[order.currency]):
                     bucket.gross += payment.amount
                     bucket.paid_orders.add(order.id)
-        happenings = [(slip.at, 0, slip.id, "refund", slip.amount_tax_incl) for slip in order.credit_slips]
-        for entry in order.history:
-            paid_by_then = any(p.at <= entry.at for p in order.payments)
-            if not paid_by_then:
-                continue
-            if entry.state.name == "Chargeback":
-                happenings.append((entry.at, 1, entry.id, "chargeback", None))
-            elif is_full_refund(entry.state):
-                happenings.append((entry.at, 1, entry.id, "refund", None))
-        happenings.sort()
-        # A credit slip the order's very next happening turns into a chargeback is the chargeback's money.
-        for i, (moment, seq, row_id, _kind, amount) in enumerate(happenings[:-1]):
-            if seq == 0 and happenings[i + 1][3] == "chargeback":
-                happenings[i] = (moment, seq, row_id, "chargeback", amount)
-        left = sum((p.amount for p in order.payments), Decimal("0.00"))
-        for at, _seq, _id, kind, amount in happenings:
-            wanted = left if amount is None else amount
-            given = min(wanted, left)
-            left -= given
+        for at, kind, given, _slip_id in given_back(order):
             if not start <= at < end:
                 continue
             for bucket in (groups[(order.currency, key_of(order, at))], totals[order.currency]):
-                if kind == "chargeback":
-                    bucket.chargebacks.add(order.id)
-                    bucket.chargeback_amount += given
-                elif given > 0:
-                    bucket.refunds += given
-                    bucket.refund_count += 1
-                    bucket.refunded_orders.add(order.id)
+                _tally(bucket, order.id, kind, given)
+    return {"groups": dict(groups), "totals": dict(totals)}
+
+
+def given_back(order: Order) -> list[tuple]:
+    """What the order gave back, event by event: ``(at, kind, amount, credit_slip_id or None)``."""
+    happenings = [(slip.at, 0, slip.id, "refund", slip.amount_tax_incl) for slip in order.credit_slips]
+    for entry in order.history:
+        paid_by_then = any(p.at <= entry.at for p in order.payments)
+        if not paid_by_then:
+            continue
+        if entry.state.name == "Chargeback":
+            happenings.append((entry.at, 1, entry.id, "chargeback", None))
+        elif is_full_refund(entry.state):
+            happenings.append((entry.at, 1, entry.id, "refund", None))
+    happenings.sort()
+    # A credit slip the order's very next happening turns into a chargeback is the chargeback's money.
+    for i, (moment, seq, row_id, _kind, amount) in enumerate(happenings[:-1]):
+        if seq == 0 and happenings[i + 1][3] == "chargeback":
+            happenings[i] = (moment, seq, row_id, "chargeback", amount)
+    left = sum((p.amount for p in order.payments), Decimal("0.00"))
+    found = []
+    for at, seq, row_id, kind, amount in happenings:
+        wanted = left if amount is None else amount
+        given = min(wanted, left)
+        left -= given
+        found.append((at, kind, given, row_id if seq == 0 else None))
+    return found
+
+
+def _tally(bucket: Expected, order_id: int, kind: str, given: Decimal) -> None:
+    if kind == "chargeback":
+        bucket.chargebacks.add(order_id)
+        bucket.chargeback_amount += given
+    elif given > 0:
+        bucket.refunds += given
+        bucket.refund_count += 1
+        bucket.refunded_orders.add(order_id)
+
+
+def expected_products(first: date, last: date) -> dict:
+    """The report by product as a merchant states it: {(currency, product_id): Expected}, {currency: Expected}.
+
+    Sold: the lines of the orders paid in [first, last]. Given back: a slip's lines (a slip issued
+    after a payment) on its date, as a chargeback when the slip is the chargeback's; on the first
+    full refund after payment, what no slip gave back of each line; likewise on the first chargeback
+    of an order never refunded in full.
+    """
+    start = datetime.combine(first, time.min, UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, UTC)
+    groups: dict = defaultdict(Expected)
+    totals: dict = defaultdict(Expected)
+    for order in db.session.scalars(select(Order)):
+        paid = [p for p in order.payments if start <= p.at < end]
+        if paid:
+            totals[paid[0].currency].paid_orders.add(order.id)
+            for line in order.lines:
+                bucket = groups[(paid[0].currency, line.product_id)]
+                bucket.gross += line.unit_price_tax_incl * line.quantity
+                bucket.paid_orders.add(order.id)
+                totals[paid[0].currency].gross += line.unit_price_tax_incl * line.quantity
+        chargeback_slips = {slip_id for _at, kind, _given, slip_id in given_back(order) if kind == "chargeback"}
+        happened = []
+        for slip in order.credit_slips:
+            if any(p.at <= slip.at for p in order.payments):
+                kind = "chargeback" if slip.id in chargeback_slips else "refund"
+                happened += [(slip.at, line.order_line.product_id, kind, line.amount_tax_incl) for line in slip.lines]
+        after_payment = sorted(
+            (entry.at, entry.id, entry.state)
+            for entry in order.history
+            if any(p.at <= entry.at for p in order.payments)
+        )
+        full = [at for at, _id, state in after_payment if is_full_refund(state) and state.name != "Chargeback"]
+        charged = [at for at, _id, state in after_payment if state.name == "Chargeback"]
+        ending = (full[0], "refund") if full else (charged[0], "chargeback") if charged else None
+        if ending:
+            for line in order.lines:
+                slipped = sum(
+                    (
+                        sl.amount_tax_incl
+                        for slip in order.credit_slips
+                        for sl in slip.lines
+                        if sl.order_line_id == line.id
+                    ),
+                    Decimal("0.00"),
+                )
+                left = line.unit_price_tax_incl * line.quantity - slipped
+                if left > 0:
+                    happened.append((ending[0], line.product_id, ending[1], left))
+        for at, product_id, kind, amount in happened:
+            if start <= at < end:
+                _tally(groups[(order.currency, product_id)], order.id, kind, amount)
+                _tally(totals[order.currency], order.id, kind, amount)
     return {"groups": dict(groups), "totals": dict(totals)}

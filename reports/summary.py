@@ -1,0 +1,278 @@
+"""The reports' summary rows: built once for the whole shop, then rolled up order by order as orders change.
+
+Each order's facts (reports.models.ReportFact) come from the same rules the reports state: its
+payments on their dates, and what it gave back on the refund's date (reports.refunds, and
+reports.products for its product lines). A day's sums (ReportDay) are its facts added up, and the
+lines sold on that day for the report by product. The reports read the sums of a period's days, so a
+year costs a few hundred rows, whatever the number of orders.
+
+Orders are counted once per period even when they paid (or were refunded) on several of its days:
+each fact carries the order's previous day with the same figure, and a period's count is the days'
+counts less the facts whose previous day is in the period too (``seen_again``).
+
+Database triggers note every changed order (reports.triggers); ``refresh``, run before each report,
+recomputes those orders' facts and the sums of the days they touch, so a report always counts every
+committed change. ``rebuild`` recomputes everything: after an upgrade (``flask reports rebuild``, also
+run by ``shop init-demo``) or a large import.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import delete, distinct, func, insert, select, text
+
+from extensions import db
+from reports.lines import lines_given_back
+from reports.models import ORDER_LEVEL, PRODUCTS_LEVEL, ReportChange, ReportDay, ReportFact
+from reports.refunds import CHARGEBACK, cents, given_back
+from reports.states import EndingStates, ending_states
+from shop.models import Order, OrderLine, Payment
+
+ORDERS_AT_ONCE = 5000  # orders recomputed per statement (an IN list every database takes)
+DAYS_AT_ONCE = 100
+INSERTED_AT_ONCE = 5000
+GIVEN = ("refunds", "refund_count", "refunded_orders", "chargebacks", "chargeback_amount")
+FIGURES = ("gross", "paid_orders", *GIVEN)  # a summary row's figures, in the order the reports sum them
+CHAINS = (("paid", "prev_paid_day"), ("refunded", "prev_refund_day"), ("charged_back", "prev_chargeback_day"))
+
+
+def refresh() -> int:
+    """Roll up the orders changed since the last roll-up; commit; return how many orders were recomputed."""
+    if db.session.scalar(select(ReportChange.id).limit(1)) is None:
+        return 0
+    db.session.commit()  # the roll-up starts its own transaction, and takes the lock first
+    _lock()
+    changes = db.session.execute(select(ReportChange.id, ReportChange.order_id)).all()
+    order_ids = sorted({order_id for _id, order_id in changes})
+    states = ending_states()
+    days: set[date] = set()
+    for ids in _chunks(order_ids, ORDERS_AT_ONCE):
+        days |= recompute_orders(states, lambda column, ids=ids: column.in_(ids))
+    rebuild_days(days)
+    # Only the changes read above: one committed meanwhile is rolled up next time.
+    for ids in _chunks([change_id for change_id, _order in changes], ORDERS_AT_ONCE):
+        db.session.execute(delete(ReportChange).where(ReportChange.id.in_(ids)))
+    db.session.commit()
+    return len(order_ids)
+
+
+def rebuild(progress=None) -> int:
+    """Recompute every order's facts and every day's sums; commit; return how many orders there are."""
+    db.session.commit()
+    _lock()
+    changes = list(db.session.scalars(select(ReportChange.id)))
+    db.session.execute(delete(ReportDay))
+    db.session.execute(delete(ReportFact))
+    states = ending_states()
+    last = db.session.scalar(select(func.max(Order.id))) or 0
+    for first in range(1, last + 1, ORDERS_AT_ONCE):
+        recompute_orders(states, lambda column, first=first: column.between(first, first + ORDERS_AT_ONCE - 1), False)
+        if progress:
+            progress(min(first + ORDERS_AT_ONCE - 1, last), last)
+    rebuild_days(set(db.session.scalars(select(ReportFact.day).distinct())))
+    for ids in _chunks(changes, ORDERS_AT_ONCE):
+        db.session.execute(delete(ReportChange).where(ReportChange.id.in_(ids)))
+    db.session.commit()
+    return db.session.scalar(select(func.count(Order.id)))
+
+
+def _lock() -> None:
+    """Let one roll-up run at a time: PostgreSQL's transaction lock; SQLite's write lock, taken now."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(18)"))
+    else:
+        db.session.execute(delete(ReportChange).where(ReportChange.id < 0))  # writes nothing, locks
+
+
+def _chunks(values: list, size: int) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def recompute_orders(states: EndingStates, orders, replace: bool = True) -> set[date]:
+    """Replace the facts of the orders ``orders`` picks (a condition on an order id column); return their days.
+
+    The days are those of the facts removed and of the facts written: the days whose sums change.
+    """
+    days: set[date] = set()
+    if replace:
+        days |= set(db.session.scalars(select(ReportFact.day).distinct().where(orders(ReportFact.order_id))))
+        db.session.execute(delete(ReportFact).where(orders(ReportFact.order_id)))
+    facts = _facts(states, orders)
+    for rows in _chunks(list(facts.values()), INSERTED_AT_ONCE):
+        db.session.execute(insert(ReportFact), rows)
+    days |= {fact["day"] for fact in facts.values()}
+    return days
+
+
+def _facts(states: EndingStates, orders) -> dict[tuple, dict]:
+    """The orders' facts, by (order_id, day, currency, level)."""
+    about = {
+        order_id: (currency, source or "", campaign or "", customer_id)
+        for order_id, currency, source, campaign, customer_id in db.session.execute(
+            select(Order.id, Order.currency, Order.utm_source, Order.utm_campaign, Order.customer_id).where(
+                orders(Order.id)
+            )
+        )
+    }
+    facts: dict[tuple, dict] = {}
+
+    def fact(order_id: int, day: date, currency: str, level: int) -> dict:
+        key = (order_id, day, currency, level)
+        if key not in facts:
+            _currency, source, campaign, customer_id = about[order_id]
+            at_order = level == ORDER_LEVEL
+            facts[key] = _empty(
+                order_id, day, currency, level, source if at_order else "", campaign if at_order else ""
+            )
+            facts[key]["customer_id"] = customer_id
+        return facts[key]
+
+    payments = select(Payment.order_id, Payment.at, Payment.currency, cents(Payment.amount)).where(
+        orders(Payment.order_id)
+    )
+    for order_id, at, currency, amount in db.session.execute(payments):
+        row = fact(order_id, at.date(), currency, ORDER_LEVEL)
+        row["gross"] += int(amount)
+        row["paid"] = 1
+    gone = given_back(states, orders=orders)
+    for order_id, at, kind, amount in db.session.execute(
+        select(gone.c.order_id, gone.c.at, gone.c.kind, gone.c.amount)
+    ):
+        row = fact(order_id, at.date(), about[order_id][0], ORDER_LEVEL)
+        row["events"] += 1
+        row["last_event_at"] = max(filter(None, (row["last_event_at"], at)))
+        _give_back(row, kind, int(amount or 0), at)
+    lines = lines_given_back(states, orders)
+    for order_id, at, product_id, kind, amount in db.session.execute(select(*lines.c)):
+        for level in (product_id, PRODUCTS_LEVEL):
+            _give_back(fact(order_id, at.date(), about[order_id][0], level), kind, int(amount or 0), at)
+    _chain(facts)
+    return facts
+
+
+def _empty(order_id: int, day: date, currency: str, level: int, source: str, campaign: str) -> dict:
+    return {
+        "order_id": order_id,
+        "day": day,
+        "currency": currency,
+        "level": level,
+        "source": source,
+        "campaign": campaign,
+        "customer_id": None,
+        "gross": 0,
+        "paid": 0,
+        "refunds": 0,
+        "refund_count": 0,
+        "refunded": 0,
+        "chargeback_amount": 0,
+        "charged_back": 0,
+        "events": 0,
+        "last_refund_at": None,
+        "last_event_at": None,
+        "prev_paid_day": None,
+        "prev_refund_day": None,
+        "prev_chargeback_day": None,
+    }
+
+
+def _give_back(row: dict, kind: str, amount: int, at) -> None:
+    """Count one refund or chargeback as the reports do: a refund of nothing left is no refund."""
+    if kind == CHARGEBACK:
+        row["chargeback_amount"] += amount
+        row["charged_back"] = 1
+    elif amount > 0:
+        row["refunds"] += amount
+        row["refund_count"] += 1
+        row["refunded"] = 1
+        row["last_refund_at"] = max(filter(None, (row["last_refund_at"], at)))
+
+
+def _chain(facts: dict[tuple, dict]) -> None:
+    """Give each fact the order's previous day with the same figure (same currency and level)."""
+    chains: dict[tuple, list[dict]] = defaultdict(list)
+    for (order_id, _day, currency, level), row in facts.items():
+        chains[(order_id, currency, level)].append(row)
+    for rows in chains.values():
+        if len(rows) < 2:
+            continue
+        rows.sort(key=lambda row: row["day"])
+        for flag, previous in CHAINS:
+            last_day = None
+            for row in rows:
+                if row[flag]:
+                    row[previous] = last_day
+                    last_day = row["day"]
+
+
+def rebuild_days(days: set[date]) -> None:
+    """Write again the sums of these days from their facts (and, by product, the lines sold)."""
+    for chunk in _chunks(sorted(days), DAYS_AT_ONCE):
+        db.session.execute(delete(ReportDay).where(ReportDay.day.in_(chunk)))
+        sums = _day_sums(chunk)
+        for rows in _chunks(list(sums.values()), INSERTED_AT_ONCE):
+            db.session.execute(insert(ReportDay), rows)
+
+
+def _day_sums(chunk: list[date]) -> dict[tuple, dict]:
+    """The summary rows of these days, by (day, currency, level, source, campaign)."""
+    sums: dict[tuple, dict] = {}
+
+    def slot(day, currency, level, source="", campaign="") -> dict:
+        key = (day, currency, level, source, campaign)
+        if key not in sums:
+            sums[key] = {
+                "day": day,
+                "currency": currency,
+                "level": level,
+                "source": source,
+                "campaign": campaign,
+                "reference": None,
+                "name": None,
+                **dict.fromkeys(FIGURES, 0),
+            }
+        return sums[key]
+
+    f = ReportFact
+    given = (
+        func.sum(f.refunds),
+        func.sum(f.refund_count),
+        func.sum(f.refunded),
+        func.sum(f.charged_back),
+        func.sum(f.chargeback_amount),
+    )
+    orders_level = (
+        select(f.day, f.currency, f.source, f.campaign, func.sum(f.gross), func.sum(f.paid), *given)
+        .where(f.day.in_(chunk), f.level == ORDER_LEVEL)
+        .group_by(f.day, f.currency, f.source, f.campaign)
+    )
+    for day, currency, source, campaign, gross, paid, *rest in db.session.execute(orders_level):
+        row = slot(day, currency, ORDER_LEVEL, source, campaign)
+        row.update(gross=int(gross), paid_orders=int(paid), **dict(zip(GIVEN, map(int, rest), strict=True)))
+    lines_level = (
+        select(f.day, f.currency, f.level, *given)
+        .where(f.day.in_(chunk), f.level != ORDER_LEVEL)
+        .group_by(f.day, f.currency, f.level)
+    )
+    for day, currency, level, *rest in db.session.execute(lines_level):
+        slot(day, currency, level).update(zip(GIVEN, map(int, rest), strict=True))
+    sold = (
+        select(
+            f.day,
+            f.currency,
+            OrderLine.product_id,
+            func.sum(cents(OrderLine.unit_price_tax_incl) * OrderLine.quantity),
+            func.count(distinct(OrderLine.order_id)),
+            func.max(OrderLine.product_reference),
+            func.max(OrderLine.product_name),
+        )
+        .join(OrderLine, OrderLine.order_id == f.order_id)
+        .where(f.day.in_(chunk), f.level == ORDER_LEVEL, f.paid == 1)
+        .group_by(f.day, f.currency, OrderLine.product_id)
+    )
+    for day, currency, product_id, gross, orders, reference, name in db.session.execute(sold):
+        slot(day, currency, product_id).update(
+            gross=int(gross), paid_orders=int(orders), reference=reference, name=name
+        )
+    return sums
