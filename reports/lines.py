@@ -10,25 +10,19 @@ full; a credit slip that is a chargeback's amount (reports.refunds) counts as a 
 from sqlalchemy import and_, case, exists, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from extensions import db
-from reports.refunds import CHARGEBACK, REFUND, cents, given_back, paid_before_entry
+from reports.refunds import CHARGEBACK, REFUND, cents, paid_before_entry
 from reports.states import EndingStates
 from shop.models import CreditSlip, CreditSlipLine, OrderHistory, OrderLine, Payment
 
 
-def lines_given_back(states: EndingStates, orders):
+def lines_given_back(states: EndingStates, orders, chargeback_slips):
     """Each product line the orders gave back: ``order_id, at, product_id, kind, amount`` (cents).
 
-    ``orders`` is a function of an order id column giving the condition that picks the orders.
+    ``orders`` is a function of an order id column giving the condition that picks the orders;
+    ``chargeback_slips`` the ids of the credit slips that are a chargeback's amount (reports.refunds:
+    read first, a few ids: as a subquery inside the CASE below, PostgreSQL would run it per slip line).
     """
     paid_before_slip = select(1).where(Payment.order_id == CreditSlip.order_id, Payment.at <= CreditSlip.at).exists()
-    gone = given_back(states, orders=orders)
-    # Read first (a few ids): as a subquery inside the CASE below, PostgreSQL would run it per slip line.
-    chargeback_slips = list(
-        db.session.scalars(
-            select(gone.c.credit_slip_id).where(gone.c.kind == CHARGEBACK, gone.c.credit_slip_id.is_not(None))
-        )
-    )
     slip_lines = (
         select(
             CreditSlip.order_id,

@@ -18,9 +18,10 @@ run by ``shop init-demo``) or a large import.
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import delete, distinct, func, insert, select, text
+from sqlalchemy import Select, bindparam, delete, distinct, func, insert, select, text
 
 from extensions import db
 from reports.lines import lines_given_back
@@ -48,7 +49,7 @@ def refresh() -> int:
     states = ending_states()
     days: set[date] = set()
     for ids in _chunks(order_ids, ORDERS_AT_ONCE):
-        days |= recompute_orders(states, lambda column, ids=ids: column.in_(ids))
+        days |= recompute_orders(states, ids)
     rebuild_days(days)
     # Only the changes read above: one committed meanwhile is rolled up next time.
     for ids in _chunks([change_id for change_id, _order in changes], ORDERS_AT_ONCE):
@@ -67,7 +68,7 @@ def rebuild(progress=None) -> int:
     states = ending_states()
     last = db.session.scalar(select(func.max(Order.id))) or 0
     for first in range(1, last + 1, ORDERS_AT_ONCE):
-        recompute_orders(states, lambda column, first=first: column.between(first, first + ORDERS_AT_ONCE - 1), False)
+        recompute_orders(states, list(range(first, min(first + ORDERS_AT_ONCE, last + 1))), replace=False)
         if progress:
             progress(min(first + ORDERS_AT_ONCE - 1, last), last)
     rebuild_days(set(db.session.scalars(select(ReportFact.day).distinct())))
@@ -90,31 +91,61 @@ def _chunks(values: list, size: int) -> Iterable[list]:
         yield values[start : start + size]
 
 
-def recompute_orders(states: EndingStates, orders, replace: bool = True) -> set[date]:
-    """Replace the facts of the orders ``orders`` picks (a condition on an order id column); return their days.
-
-    The days are those of the facts removed and of the facts written: the days whose sums change.
-    """
+def recompute_orders(states: EndingStates, ids: list[int], replace: bool = True) -> set[date]:
+    """Replace the facts of these orders; return the days whose sums change (of the facts removed and written)."""
     days: set[date] = set()
     if replace:
-        days |= set(db.session.scalars(select(ReportFact.day).distinct().where(orders(ReportFact.order_id))))
-        db.session.execute(delete(ReportFact).where(orders(ReportFact.order_id)))
-    facts = _facts(states, orders)
+        days |= set(db.session.scalars(select(ReportFact.day).distinct().where(ReportFact.order_id.in_(ids))))
+        db.session.execute(delete(ReportFact).where(ReportFact.order_id.in_(ids)))
+    facts = _facts(states, ids)
     for rows in _chunks(list(facts.values()), INSERTED_AT_ONCE):
         db.session.execute(insert(ReportFact), rows)
     days |= {fact["day"] for fact in facts.values()}
     return days
 
 
-def _facts(states: EndingStates, orders) -> dict[tuple, dict]:
+@dataclass(frozen=True)
+class Statements:
+    """The queries that read what orders paid and gave back, for the order ids bound as ``ids``."""
+
+    orders: Select
+    payments: Select
+    given_back: Select
+    lines: Select
+
+
+_built: dict[EndingStates, Statements] = {}
+
+
+def statements(states: EndingStates) -> Statements:
+    """Build the queries once per set of ending states: building them costs more than running them for a few orders."""
+    if states not in _built:
+        ids = bindparam("ids", expanding=True)
+
+        def orders(column):
+            return column.in_(ids)
+
+        gone = given_back(states, orders=orders)
+        lines = lines_given_back(states, orders, bindparam("chargeback_slips", expanding=True))
+        _built[states] = Statements(
+            orders=select(Order.id, Order.currency, Order.utm_source, Order.utm_campaign, Order.customer_id).where(
+                orders(Order.id)
+            ),
+            payments=select(Payment.order_id, Payment.at, Payment.currency, cents(Payment.amount)).where(
+                orders(Payment.order_id)
+            ),
+            given_back=select(gone.c.order_id, gone.c.at, gone.c.kind, gone.c.amount, gone.c.credit_slip_id),
+            lines=select(*lines.c),
+        )
+    return _built[states]
+
+
+def _facts(states: EndingStates, ids: list[int]) -> dict[tuple, dict]:
     """The orders' facts, by (order_id, day, currency, level)."""
+    queries = statements(states)
     about = {
         order_id: (currency, source or "", campaign or "", customer_id)
-        for order_id, currency, source, campaign, customer_id in db.session.execute(
-            select(Order.id, Order.currency, Order.utm_source, Order.utm_campaign, Order.customer_id).where(
-                orders(Order.id)
-            )
-        )
+        for order_id, currency, source, campaign, customer_id in db.session.execute(queries.orders, {"ids": ids})
     }
     facts: dict[tuple, dict] = {}
 
@@ -129,23 +160,20 @@ def _facts(states: EndingStates, orders) -> dict[tuple, dict]:
             facts[key]["customer_id"] = customer_id
         return facts[key]
 
-    payments = select(Payment.order_id, Payment.at, Payment.currency, cents(Payment.amount)).where(
-        orders(Payment.order_id)
-    )
-    for order_id, at, currency, amount in db.session.execute(payments):
+    for order_id, at, currency, amount in db.session.execute(queries.payments, {"ids": ids}):
         row = fact(order_id, at.date(), currency, ORDER_LEVEL)
         row["gross"] += int(amount)
         row["paid"] = 1
-    gone = given_back(states, orders=orders)
-    for order_id, at, kind, amount in db.session.execute(
-        select(gone.c.order_id, gone.c.at, gone.c.kind, gone.c.amount)
-    ):
+    chargeback_slips = []
+    for order_id, at, kind, amount, slip_id in db.session.execute(queries.given_back, {"ids": ids}):
+        if kind == CHARGEBACK and slip_id is not None:
+            chargeback_slips.append(slip_id)
         row = fact(order_id, at.date(), about[order_id][0], ORDER_LEVEL)
         row["events"] += 1
         row["last_event_at"] = max(filter(None, (row["last_event_at"], at)))
         _give_back(row, kind, int(amount or 0), at)
-    lines = lines_given_back(states, orders)
-    for order_id, at, product_id, kind, amount in db.session.execute(select(*lines.c)):
+    lines = db.session.execute(queries.lines, {"ids": ids, "chargeback_slips": chargeback_slips})
+    for order_id, at, product_id, kind, amount in lines:
         for level in (product_id, PRODUCTS_LEVEL):
             _give_back(fact(order_id, at.date(), about[order_id][0], level), kind, int(amount or 0), at)
     _chain(facts)
