@@ -11,12 +11,13 @@ from extensions import db
 
 
 def init_app(app: Flask) -> None:
-    """Register the summary tables and their triggers, the pages, the JSON API, the menu entry and the command."""
-    from reports import api, cli, models, triggers, views  # noqa: F401  (models: the tables)
+    """Register the summary tables and triggers, the pages, the JSON API, the menu entry, the command, the demo."""
+    from reports import api, cli, demo, models, triggers, views  # noqa: F401  (models: the tables)
     from shop.modules import MenuEntry, register_menu
 
     triggers.install_on_create(db.metadata)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.reports_cli)
+    demo.connect()
     register_menu(app, MenuEntry("Reports", "reports.revenue", "reports"))
