@@ -49,7 +49,7 @@ def lines_given_back(states: EndingStates, orders, chargeback_slips):
         return (
             select(OrderLine.order_id, first.c.at, OrderLine.product_id, literal(kind), left)
             .join(first, first.c.order_id == OrderLine.order_id)
-            .where(left > 0)
+            .where(orders(OrderLine.order_id), left > 0)  # the orders' lines (by index), not every line
         )
 
     refunded = _first_entry(orders, states.full_refund)
