@@ -7,7 +7,7 @@ Every existing order is noted as changed here, so the first report builds its ro
 run `flask reports rebuild` after the upgrade instead (the upgrade docs say so).
 
 Revision ID: 6907275e798c
-Revises: 928c4207172c
+Revises: 6d54c26bddee
 Create Date: 2026-11-29 14:25:35.267264
 
 """
@@ -20,7 +20,7 @@ from reports.triggers import create_statements, drop_statements
 
 # revision identifiers, used by Alembic.
 revision = "6907275e798c"
-down_revision = "928c4207172c"
+down_revision = "6d54c26bddee"
 branch_labels = None
 depends_on = None
 
