@@ -23,6 +23,7 @@ PRODUCTS_LEVEL = -1  # its product lines together (the totals of the report by p
 # Levels above zero are product ids.
 
 SEEN_AGAIN = "prev_paid_day IS NOT NULL OR prev_refund_day IS NOT NULL OR prev_chargeback_day IS NOT NULL"
+REFUNDED = "refund_count > 0 AND level = 0"
 
 
 class ReportFact(db.Model):
@@ -56,6 +57,8 @@ class ReportFact(db.Model):
         Index("ix_report_fact_order_id", "order_id"),
         # The few rows of orders seen on an earlier day too: read by every report to count orders once.
         Index("ix_report_fact_seen_again", "day", postgresql_where=text(SEEN_AGAIN), sqlite_where=text(SEEN_AGAIN)),
+        # The orders' refunds giving money back (serial refunders), apart from the many days of payments only.
+        Index("ix_report_fact_refunded", "day", postgresql_where=text(REFUNDED), sqlite_where=text(REFUNDED)),
     )
 
 

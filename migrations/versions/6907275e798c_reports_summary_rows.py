@@ -79,6 +79,13 @@ def upgrade():
         batch_op.create_index("ix_report_fact_day_level", ["day", "level"], unique=False)
         batch_op.create_index("ix_report_fact_order_id", ["order_id"], unique=False)
         batch_op.create_index(
+            "ix_report_fact_refunded",
+            ["day"],
+            unique=False,
+            postgresql_where=sa.text("refund_count > 0 AND level = 0"),
+            sqlite_where=sa.text("refund_count > 0 AND level = 0"),
+        )
+        batch_op.create_index(
             "ix_report_fact_seen_again",
             ["day"],
             unique=False,
@@ -111,6 +118,7 @@ def downgrade():
                 "prev_paid_day IS NOT NULL OR prev_refund_day IS NOT NULL OR prev_chargeback_day IS NOT NULL"
             ),
         )
+        batch_op.drop_index("ix_report_fact_refunded")
         batch_op.drop_index("ix_report_fact_order_id")
         batch_op.drop_index("ix_report_fact_day_level")
 
