@@ -105,6 +105,9 @@ class BackgroundThread:
                 while not self._stop.is_set():
                     self._wake.clear()
                     wait = self._pass()
+                    # Never sleep inside a transaction: a pass that only read (no job, nothing due) would
+                    # hold its snapshot and locks, and block a migration's or a test's DROP TABLE meanwhile.
+                    db.session.remove()
                     self._wake.wait(self.poll_seconds if wait is None else min(max(wait, 0.05), self.poll_seconds))
             finally:
                 db.session.remove()

@@ -58,6 +58,14 @@ def app_config(tmp_path) -> dict:
     }
 
 
+def stop_background_threads(application) -> None:
+    """Stop an app's background threads (delivery, postbacks, bulk jobs): they would go on polling a removed
+    database, and their logs would land in later tests' captures."""
+    for extension in list(application.extensions.values()):
+        if isinstance(extension, BackgroundThread):
+            extension.stop(timeout=5)
+
+
 @pytest.fixture
 def app(app_config):
     """The app on an empty database holding only the default order states."""
@@ -69,10 +77,7 @@ def app(app_config):
         install_default_states()
         db.session.commit()
     yield application
-    # Stop this app's background threads (delivery, postbacks): they would go on logging against a removed database.
-    for extension in list(application.extensions.values()):
-        if isinstance(extension, BackgroundThread):
-            extension.stop(timeout=5)
+    stop_background_threads(application)
     with application.app_context():
         db.session.remove()
         if os.environ.get("FLASK_TEST_DATABASE_URI"):

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from extensions import db
 from postbacks.models import DUPLICATE, PROCESSED, RECEIVED, REFUSED
 from tests.pixelplus_support import configure, decisions, events, payload_of, state_id
 from tests.postbacks_support import (
@@ -352,13 +353,18 @@ def test_inline_mode_processes_after_the_commit(app_config, make_order, staff):
 
     inline = create_app({**app_config, "PIXELPLUS_DISPATCH": "inline"})
     client = inline.test_client()
-    from tests.conftest import Api
+    from tests.conftest import Api, stop_background_threads
 
-    token = postback_token(Api(client, staff))
-    set_click_id(inline, make_order("PS_OS_PAYMENT"), CLICK)
-    assert send(client, token, cid=CLICK, amount="5.00", txid="I-1").json == {"ok": True}
-    (row,) = postbacks(inline)
-    assert row.status == PROCESSED and row.refunded == Decimal("5.00")
+    try:
+        token = postback_token(Api(client, staff))
+        set_click_id(inline, make_order("PS_OS_PAYMENT"), CLICK)
+        assert send(client, token, cid=CLICK, amount="5.00", txid="I-1").json == {"ok": True}
+        (row,) = postbacks(inline)
+        assert row.status == PROCESSED and row.refunded == Decimal("5.00")
+    finally:
+        stop_background_threads(inline)
+        with inline.app_context():
+            db.engine.dispose()
 
 
 # --- the pages and the list API --------------------------------------------------------------------
