@@ -12,6 +12,7 @@ from delivery.dispatcher import Dispatcher, purge_sent
 from delivery.models import DeliveryAttempt, OutboxEvent
 from extensions import db
 from shop.models import Order
+from tests.conftest import stop_background_threads
 from tests.pixelplus_support import change, use_sandbox
 
 
@@ -70,6 +71,7 @@ def test_healthz_answers_503_when_the_database_is_gone(tmp_path):
     )
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
+    stop_background_threads(app)  # a thread still writing its journal would race the folder's removal
     with app.app_context():
         db.engine.dispose()
     shutil.rmtree(folder)  # SQLite cannot open a file in a folder that is gone
