@@ -88,16 +88,16 @@ def record(destination: str, facts: dict, decide: Callable[[], Verdict], label: 
             decision = Decision(destination=destination, **facts, outcome=verdict.outcome, reason=verdict.reason[:2000])
             if verdict.event is not None:
                 event = verdict.event
-                db.session.add(event)
+                batch.add(event)
                 decision.outbox_event = event
-            db.session.add(decision)
+            batch.add(decision)
     except Exception as error:  # a broken module must not break the status change
         log.exception("%s could not decide for order %s", label, facts.get("order_id"))
         first_line = (str(error).strip().splitlines() or [""])[0]
         reason = f"error: {type(error).__name__}" + (f": {first_line}" if first_line else "")
         try:
             with module_savepoint():
-                db.session.add(Decision(destination=destination, **facts, outcome=ERROR, reason=reason[:500]))
+                batch.add(Decision(destination=destination, **facts, outcome=ERROR, reason=reason[:500]))
         except Exception:
             log.exception("%s could not record the error decision for order %s", label, facts.get("order_id"))
         return None

@@ -24,6 +24,7 @@ from pixelplus import amounts, payload, rules
 from pixelplus.models import ERROR, META_CAPI, PENDING, Decision, OutboxEvent
 from pixelplus.settings import RefundSettings, default_trigger_state_ids, save_settings, settings_in_transaction
 from refunding import Refund, was_paid_before
+from shop import batch
 from shop.models import CreditSlip, Order, OrderState
 from shop.signals import credit_slip_issued, demo_data_created, order_status_changed
 
@@ -104,9 +105,9 @@ def _record(
             decision = Decision(destination=META_CAPI, **facts, outcome=verdict.outcome, reason=verdict.reason)
             if verdict.fired:
                 event = _outbox_event(order, verdict.refund, settings, at, refund_reason)
-                db.session.add(event)
+                batch.add(event)
                 decision.outbox_event = event
-            db.session.add(decision)
+            batch.add(decision)
     except Exception as error:  # a broken module must not break the status change
         log.exception("Pixel Plus could not decide for order %s (%s)", facts["order_id"], facts["trigger"])
         _record_error(facts, error)
@@ -148,7 +149,7 @@ def _record_error(facts: dict, error: Exception) -> None:
     reason = f"error: {type(error).__name__}" + (f": {first_line}" if first_line else "")
     try:
         with module_savepoint():
-            db.session.add(Decision(destination=META_CAPI, **facts, outcome=ERROR, reason=reason[:500]))
+            batch.add(Decision(destination=META_CAPI, **facts, outcome=ERROR, reason=reason[:500]))
     except Exception:
         log.exception("Pixel Plus could not record the error decision for order %s", facts["order_id"])
 

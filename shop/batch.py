@@ -12,6 +12,10 @@ the order is left as it was and the others go through. If the batch's flush fail
 database refuses), the batch's savepoint rolls back and its orders are changed again one by one,
 each in a savepoint of its own with every receiver in its own as well (``paused``): their receivers
 are then called a second time for those orders, in that rare case only.
+
+Rows that only get inserted (decisions, outbox rows) may skip the session altogether: ``add`` holds
+them in the batch, which inserts them at its end with one ``executemany`` per table (``take_rows``),
+without the unit of work's bookkeeping for thousands of objects nobody reads again.
 """
 
 from collections.abc import Callable, Iterator
@@ -28,6 +32,7 @@ _PAUSED = "shop.batch.paused"
 _PER_ORDER = "per order"
 _STEP = "step"
 _FLUSHED = "flushed in step"
+_ROWS = "rows"
 
 
 def running() -> bool:
@@ -102,6 +107,33 @@ def step() -> Iterator[list]:
     finally:
         if batch is not None:
             batch.pop(_STEP, None)
+
+
+def add(instance) -> None:
+    """Add a new row to insert: held by the open batch (written at its end, ``take_rows``), else to the session.
+
+    For rows nobody changes after adding them: the batch inserts them as they are when it ends.
+    """
+    batch = shared() if running() else None
+    if batch is None:
+        db.session.add(instance)
+        return
+    batch.setdefault(_ROWS, {})[instance] = None
+    if _STEP in batch:
+        batch[_STEP].append(instance)
+
+
+def drop(instance) -> None:
+    """Forget a row of a failed order's change, whether the batch or the session holds it."""
+    if instance in db.session:
+        db.session.expunge(instance)
+    else:
+        (shared() or {}).get(_ROWS, {}).pop(instance, None)
+
+
+def take_rows() -> list:
+    """Return the rows ``add`` held for the batch, in the order added, and forget them."""
+    return list((shared() or {}).pop(_ROWS, {}))
 
 
 def flushed_in_step() -> bool:

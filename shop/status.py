@@ -8,7 +8,7 @@ from functools import partial
 
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import MANYTOONE, joinedload, selectinload
 
 from core.dbtypes import utcnow
 from core.gcpause import collections_paused
@@ -226,6 +226,7 @@ def _change_batch(
                 outcomes = [_outcome(order_id, order, gone, change) for order_id, order in listed]
                 _number_new_rows()
                 db.session.flush()
+                _insert_held_rows()
         except (SQLAlchemyError, _NoUndoInMemory):
             # A row the database refused, or a failed order whose rows a query already flushed: change
             # the batch again order by order, each in a savepoint (its receivers are called again).
@@ -266,8 +267,7 @@ def _change_in_memory(order: Order, new_state: OrderState, employee, reason, not
             if inspect(order).attrs.invoice_number.history.added:  # give its number to the next order
                 batch.shared()[_INVOICE] -= 1
             for instance in added:
-                if instance in db.session:
-                    db.session.expunge(instance)
+                batch.drop(instance)
             db.session.expire(order)
             batch.forget(order.id)
             if isinstance(error, StateAlreadyAssigned):  # another admin moved it there meanwhile
@@ -318,6 +318,54 @@ def _number_new_rows() -> None:
             last = db.session.scalar(select(func.max(key[0]))) or 0
         for number, state in enumerate(unnumbered, start=last + 1):
             setattr(state.obj(), attribute, number)
+
+
+def _insert_held_rows() -> None:
+    """Insert the rows receivers held in the batch (``shop.batch.add``), after the batch's flush.
+
+    On SQLite each table's rows get their ids as ``_number_new_rows`` gives them and go in with one
+    ``executemany``, with what the unit of work would have sent: the values set (None left to the
+    column's default, as the ORM does) and each many-to-one relationship's key. Elsewhere (ids from a
+    sequence) they go through the session's flush like any row.
+    """
+    rows = batch.take_rows()
+    if not rows:
+        return
+    if db.session.get_bind().dialect.name != "sqlite":
+        db.session.add_all(rows)
+        db.session.flush()
+        return
+    by_mapper: dict = {}
+    for row in rows:
+        by_mapper.setdefault(inspect(row).mapper, []).append(row)
+    table_order = {table: n for n, table in enumerate(db.metadata.sorted_tables)}  # referenced tables first
+    for mapper in sorted(by_mapper, key=lambda m: table_order[m.local_table]):
+        held = by_mapper[mapper]
+        [key] = mapper.primary_key
+        attribute = mapper.get_property_by_column(key).key
+        unnumbered = [row for row in held if getattr(row, attribute) is None]
+        if unnumbered:
+            with db.session.no_autoflush:
+                last = db.session.scalar(select(func.max(key))) or 0
+            for number, row in enumerate(unnumbered, start=last + 1):
+                setattr(row, attribute, number)
+        columns = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
+        references = [
+            (relation.key, [(local.key, relation.mapper.get_property_by_column(remote).key) for local, remote in pairs])
+            for relation in mapper.relationships
+            if relation.direction is MANYTOONE and (pairs := relation.local_remote_pairs)
+        ]
+        groups: dict[frozenset, list[dict]] = {}  # one executemany per set of columns given
+        for row in held:
+            values = inspect(row).dict
+            params = {column: values[name] for name, column in columns if values.get(name) is not None}
+            for name, pairs in references:
+                related = values.get(name)
+                if related is not None:
+                    params.update((local, getattr(related, remote)) for local, remote in pairs)
+            groups.setdefault(frozenset(params), []).append(params)
+        for params in groups.values():
+            db.session.execute(mapper.local_table.insert(), params)
 
 
 def _load_batch(order_ids: set[int]) -> dict[int, Order]:
