@@ -19,6 +19,7 @@ from pixelplus.graph import dumps
 from pixelplus.hashing import hash_field
 from pixelplus.settings import RefundSettings
 from refunding import Refund
+from shop import batch
 from shop.models import Order
 
 # Identifiers of the customer's browser, sent with any action source (raw, never hashed).
@@ -31,6 +32,7 @@ BROWSER_IDENTIFIERS = BROWSER_DETAILS + CLICK_IDENTIFIERS
 LDU_GEOLOCATED = {"data_processing_options": ["LDU"], "data_processing_options_country": 0}
 LDU_US = 1
 LDU_STATE_CODES = {"CA": 1000}
+_DIGESTS = "pixelplus.user_data digests"
 
 
 def new_event_id(order: Order, earlier_refunds: int) -> str:
@@ -48,8 +50,7 @@ def user_data(order: Order, website: bool = True) -> dict:
     """Return the customer's identifiers hashed by Meta's rules, fbp and fbc raw, and with website the browser."""
     customer = order.customer
     country = customer.country
-    data: dict = {}
-    for key, value in (
+    fields = (
         ("em", customer.email),
         ("ph", customer.phone),
         ("fn", customer.firstname),
@@ -57,12 +58,15 @@ def user_data(order: Order, website: bool = True) -> dict:
         ("ct", customer.city),
         ("st", customer.state),
         ("zp", customer.postcode),
-        ("country", customer.country),
+        ("country", country),
         ("external_id", str(customer.id) if customer.id is not None else None),
-    ):
-        digest = hash_field(key, value, country)
-        if digest:
-            data[key] = [digest]
+    )
+    # A bulk change hashes a customer's fields once per batch, not once per order (the same values
+    # give the same digests; phone parsing is the dearest part of an order's event).
+    digests = batch.cached(_DIGESTS, dict)
+    if fields not in digests:  # the country, which the phone and zip code depend on, is one of the fields
+        digests[fields] = [(name, digest) for name, value in fields if (digest := hash_field(name, value, country))]
+    data: dict = {name: [digest] for name, digest in digests[fields]}
     for key in BROWSER_IDENTIFIERS if website else CLICK_IDENTIFIERS:
         value = getattr(order, key)
         if value:
