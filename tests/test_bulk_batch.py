@@ -1,5 +1,6 @@
 """The bulk status change in batches: one flush per batch, per-order failures still isolated, every row as before."""
 
+import re
 import threading
 from collections import Counter
 from decimal import Decimal
@@ -10,12 +11,15 @@ from sqlalchemy import event, func, select
 
 from delivery.models import Decision, OutboxEvent
 from extensions import db
+from shop import batch
 from shop.models import Order, OrderHistory, OrderState
 from shop.signals import order_status_changed
 from shop.status import change_state, change_states
 from tests.bench.bench_bulk_change import enable_every_module
 
 DESTINATIONS = {"meta_capi", "ga4", "google_ads", "webhook"}
+# A time in a payload or reason: ISO 8601 or Google's "2026-11-29 17:03:37+00:00", or a Unix time (s or µs).
+MOMENT = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.]+(Z|[+-]\d\d:\d\d)?|\b\d{10,16}\b")
 
 
 @pytest.fixture
@@ -83,6 +87,81 @@ def test_a_bulk_change_records_what_one_by_one_changes_record(app, every_module,
 
         assert shape(bulk_ids) == shape(single_ids)
         assert len(shape(bulk_ids)) == 12
+
+
+def test_a_bulk_change_writes_every_column_one_by_one_changes_write(app, every_module, make_order):
+    """The batch inserts decisions and outbox rows itself (no unit of work): the same columns, links and defaults."""
+    ids = [make_order("PS_OS_PAYMENT", customer_index=i % 2, browser=i < 2) for i in range(4)]
+    moments = ("id", "at", "created_at", "next_attempt_at", "outbox_event_id")
+
+    def columns(row) -> dict:
+        # The same orders both times: rows differ only by their ids and the moment they were written.
+        return {c.key: MOMENT.sub("T", str(getattr(row, c.key))) for c in row.__table__.columns if c.key not in moments}
+
+    def written() -> list:
+        db.session.flush()
+        decisions = [d for d in rows(Decision, ids) if d.new_state_id == refunded.id]
+        assert all(d.outbox_event is not None and d.outbox_event.order_id == d.order_id for d in decisions)
+        return sorted(((columns(d), columns(d.outbox_event)) for d in decisions), key=repr)
+
+    with app.app_context():
+        refunded = state("PS_OS_REFUND")
+        change_states(ids, refunded, reason="damaged", note="box crushed")
+        bulk = written()
+        db.session.rollback()
+        for order_id in ids:
+            change_state(db.session.get(Order, order_id), refunded, reason="damaged", note="box crushed")
+        single = written()
+        assert len(bulk) == 16
+        assert bulk == single
+        assert {event["attempts"] for _decision, event in bulk} == {"0"}  # the column's default, as the ORM gives it
+        assert {event["status"] for _decision, event in bulk} == {"pending"}
+        assert {decision["outcome"] for decision, _event in bulk} == {"fired"}
+
+
+def test_a_row_held_by_the_batch_that_the_database_refuses_fails_only_its_order(app, every_module, make_order):
+    """A row added with ``shop.batch.add`` and refused by the batch's insert: its orders change again one by one."""
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(4)]
+    with app.app_context():
+
+        def bad_row(order, **extra):
+            if order.id == ids[1]:
+                batch.add(Decision(destination="broken", order_id=order.id, outcome="fired", reason=None))
+
+        order_status_changed.connect(bad_row)
+        try:
+            result = change_states(ids, state("PS_OS_REFUND"))
+        finally:
+            order_status_changed.disconnect(bad_row)
+        db.session.commit()
+        db.session.expire_all()
+        assert result.changed == [ids[0], ids[2], ids[3]]
+        assert [s["id"] for s in result.skipped] == [ids[1]] and result.skipped[0]["reason"].startswith("error: ")
+        decisions = [d for d in rows(Decision, ids) if d.old_state_id is not None]
+        assert Counter(d.order_id for d in decisions) == {ids[0]: 4, ids[2]: 4, ids[3]: 4}
+        assert Counter(e.order_id for e in rows(OutboxEvent, ids)) == {ids[0]: 4, ids[2]: 4, ids[3]: 4}
+        assert db.session.get(Order, ids[1]).current_state.key == "PS_OS_PAYMENT"
+
+
+def test_a_failed_orders_held_rows_are_not_written(app, every_module, make_order):
+    """An order whose receiver raises after the modules recorded: its decisions and outbox rows are dropped."""
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(3)]
+    with app.app_context():
+
+        def explode_last(order, **extra):
+            if order.id == ids[1]:
+                raise RuntimeError("a receiver failed")
+
+        order_status_changed.connect(explode_last)  # connected last: the modules have recorded by then
+        try:
+            result = change_states(ids, state("PS_OS_REFUND"))
+        finally:
+            order_status_changed.disconnect(explode_last)
+        db.session.commit()
+        assert result.skipped == [{"id": ids[1], "reason": "error: RuntimeError"}]
+        assert Counter(e.order_id for e in rows(OutboxEvent, ids)) == {ids[0]: 4, ids[2]: 4}
+        decisions = [d for d in rows(Decision, ids) if d.old_state_id is not None]
+        assert Counter(d.order_id for d in decisions) == {ids[0]: 4, ids[2]: 4}
 
 
 def test_a_second_refund_in_the_same_bulk_batch_sees_the_first(app, every_module, make_order):
