@@ -74,19 +74,18 @@ def reconciliation():
     mismatches = _checked(lambda: flag_from("mismatches", request.args.get("mismatches")))
     limit = _checked(lambda: bounded_int("limit", request.args.get("limit"), 200, 1, 1000))
     page = _checked(lambda: bounded_int("page", request.args.get("page"), 1, 1, 1_000_000))
-    result = reconcile(period, mismatches_only=mismatches)
-    shown = result.orders[(page - 1) * limit : page * limit]
+    result = reconcile(period, mismatches_only=mismatches, page=page, per_page=limit)
     return jsonify(
         {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),
             "mismatches_only": mismatches,
             "destinations": result.destinations,
-            "orders_total": len(result.orders),
+            "orders_total": result.orders_total,
             "mismatches": result.mismatches,
             "page": page,
             "limit": limit,
-            "orders": [order.as_json() for order in shown],
+            "orders": [order.as_json() for order in result.orders],
             "totals": {
                 currency: {
                     "refunded": f"{result.refunded[currency]:.2f}",

@@ -32,7 +32,8 @@ DEFINITIONS = {
 RECONCILIATION_DEFINITIONS = {
     "refunded": (
         "What the order gave back in all (refunds and chargebacks, counted as on the revenue report: tax and "
-        "shipping included, never more than was paid); orders with a refund or chargeback dated in the period."
+        "shipping included, never more than was paid); an order is listed on the day of its latest refund or "
+        "chargeback."
     ),
     "acknowledged": "Values of the events the destination accepted.",
     "waiting": "Values of the events still queued or being retried.",

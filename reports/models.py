@@ -12,7 +12,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, Index, Integer, String, text
+from sqlalchemy import BigInteger, Date, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.dbtypes import UTCDateTime
@@ -87,6 +87,88 @@ class ReportChange(db.Model):
     """An order whose payments, history, credit slips, lines or attribution changed since its facts were made."""
 
     __tablename__ = "report_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer)
+
+
+MISMATCHED = "mismatched <> ''"
+
+
+class ReportTold(db.Model):
+    """What one destination was told of one order's refunds, against what the order gave back (reconciliation).
+
+    One row per order that gave money back and registered destination, recomputed with the order's
+    facts, when one of its outbox rows changes status, and when its ``recheck_at`` passes (a window
+    closing moves money from not eligible to out of window, and makes a failed event no longer
+    resendable). Amounts are cents.
+    """
+
+    __tablename__ = "report_told"
+
+    order_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    destination: Mapped[str] = mapped_column(String(32), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    day: Mapped[date] = mapped_column(Date)  # of the order's last refund or chargeback: where it is listed
+    last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # what the order gave back in all
+    acknowledged: Mapped[int] = mapped_column(BigInteger, default=0)
+    waiting: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_window: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_eligible: Mapped[int] = mapped_column(BigInteger, default=0)
+    over_reported: Mapped[int] = mapped_column(BigInteger, default=0)
+    resendable: Mapped[int] = mapped_column(default=0)  # failed events whose window is still open
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # The destinations (sorted, comma-separated) that do not know exactly what the order gave back: the
+    # same on each of the order's rows, so "mismatched for one of the enabled destinations" is one test.
+    mismatched: Mapped[str] = mapped_column(String(255), default="")
+    recheck_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when a window of the row closes
+
+    __table_args__ = (
+        Index("ix_report_told_listed", "destination", "last_event_at", "order_id"),
+        Index(
+            "ix_report_told_mismatched",
+            "destination",
+            "last_event_at",
+            "order_id",
+            postgresql_where=text(MISMATCHED),
+            sqlite_where=text(MISMATCHED),
+        ),
+        Index("ix_report_told_day", "day"),
+        Index(
+            "ix_report_told_recheck",
+            "recheck_at",
+            postgresql_where=text("recheck_at IS NOT NULL"),
+            sqlite_where=text("recheck_at IS NOT NULL"),
+        ),
+    )
+
+
+class ReportToldDay(db.Model):
+    """The told rows of one day summed per currency, destination and set of mismatched destinations."""
+
+    __tablename__ = "report_told_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    destination: Mapped[str] = mapped_column(String(32), primary_key=True)
+    mismatched: Mapped[str] = mapped_column(String(255), primary_key=True)
+    orders: Mapped[int] = mapped_column(default=0)
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
+    acknowledged: Mapped[int] = mapped_column(BigInteger, default=0)
+    waiting: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_window: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_eligible: Mapped[int] = mapped_column(BigInteger, default=0)
+    over_reported: Mapped[int] = mapped_column(BigInteger, default=0)
+    resendable: Mapped[int] = mapped_column(default=0)
+
+
+class ReportToldChange(db.Model):
+    """An order one of whose outbox rows changed status (sent, failed, queued again) since its told rows were made."""
+
+    __tablename__ = "report_told_change"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(Integer)

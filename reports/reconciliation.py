@@ -1,18 +1,10 @@
-"""Reconciliation: what the shop gave back per order against what each destination was told.
+"""Reconciliation: what the shop gave back per order against what each enabled destination was told.
 
-For every order with a refund (or chargeback) dated in the period, the shop's side is what the order
-gave back in all (reports.refunds: credit slips and full refunds, tax and shipping included, never more
-than was paid). Each enabled destination's side comes from the delivery service's outbox (test events
-left out) and its decisions, in five columns that add up to what the shop gave back:
-
-- acknowledged: the values of the events the destination accepted (sent);
-- waiting: events still pending (queued or retrying);
-- failed: events the destination refused or that ran out of retries;
-- out of window: money no event carries and the destination would now refuse (its delivery window,
-  counted from the last refund, has closed);
-- not eligible: money no event carries while the window is open, with the reason of the destination's
-  latest decision (module disabled, not a trigger, unpaid, a value set without tax or shipping...).
-An order matches a destination when everything it gave back was acknowledged, no more and no less.
+The rows are the reports' summary rows (reports.told: the five columns, their rule, and how they stay
+current); this module reads them for a period. An order is listed on the day of its latest refund or
+chargeback, with everything it gave back; it is a mismatch when one of the *enabled* destinations does
+not know exactly that. Totals per currency come from the told rows' daily sums, so a year costs a few
+thousand rows whatever the number of orders; the orders themselves are read one page at a time.
 "Send what is missing" queues again the failed events whose window is still open (the delivery
 service's resend, same event id): an amount no event carries can only come from the module's own
 decision on a new status change.
@@ -23,31 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, false, func, literal, or_, select
 
 from core.dbtypes import utcnow
+from core.pages import Pages
 from delivery.dispatcher import NotFailed, requeue
-from delivery.models import FAILED, PENDING, SENT, Decision, OutboxEvent
+from delivery.models import FAILED, OutboxEvent
 from delivery.registry import Destination, destinations
 from extensions import db
-from reports.models import ORDER_LEVEL, ReportFact
+from reports.models import ReportTold, ReportToldDay
 from reports.period import Period
 from reports.readonly import report_queries
-from reports.refunds import cents
-from reports.revenue import to_money
 from reports.summary import refresh
+from reports.told import COLUMNS, SHOP, money, window_end
 from shop.models import Order
 
 ZERO = Decimal("0.00")
 IN_CHUNK = 5000
-COLUMNS = ("acknowledged", "waiting", "failed", "out_of_window", "not_eligible")
-STATUS_COLUMN = {SENT: "acknowledged", PENDING: "waiting", FAILED: "failed"}
-NO_DECISION = "no decision recorded for this order"
-REPORTED_LESS = "reported less than the shop gave back (the destination's value settings, or a slip not reported)"
+PER_PAGE = 100
+SUMS = (*COLUMNS, "over_reported")
 
 
 @dataclass
@@ -63,9 +51,14 @@ class Told:
     reason: str = ""
     resendable: int = 0  # failed events whose window is still open
 
+    @classmethod
+    def of(cls, row, reason: str = "") -> "Told":
+        """Read a told row (or a sum of them), whose amounts are cents."""
+        return cls(**{name: money(getattr(row, name)) for name in SUMS}, reason=reason, resendable=row.resendable)
+
     def add(self, other: "Told") -> None:
         """Add other's amounts (for totals)."""
-        for name in (*COLUMNS, "over_reported"):
+        for name in SUMS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.resendable += other.resendable
 
@@ -88,19 +81,15 @@ class Told:
 
 @dataclass
 class OrderReconciliation:
-    """One order: what it gave back, and what each destination was told."""
+    """One order: what it gave back, and what each enabled destination was told."""
 
     order_id: int
     reference: str
     currency: str
     refunded: Decimal
     last_refund_at: datetime
+    mismatch: bool
     destinations: dict[str, Told] = field(default_factory=dict)
-
-    @property
-    def mismatch(self) -> bool:
-        """Whether some destination does not know exactly what the order gave back."""
-        return any(not told.matches for told in self.destinations.values())
 
     def as_json(self) -> dict:
         """The order's row as the JSON API shows it."""
@@ -117,13 +106,15 @@ class OrderReconciliation:
 
 @dataclass
 class Reconciliation:
-    """Every order of the period, and per currency the totals of each destination."""
+    """One page of the period's orders, and per currency the totals of each enabled destination."""
 
     destinations: dict[str, str]  # name: display name, of the enabled destinations
-    orders: list[OrderReconciliation]
+    orders: list[OrderReconciliation]  # this page's
     totals: dict[str, dict[str, Told]]  # currency: destination: sums
-    refunded: dict[str, Decimal]  # currency: what the orders gave back
+    refunded: dict[str, Decimal]  # currency: what the listed orders gave back
+    orders_total: int  # listed in the period (all pages)
     mismatches: int
+    pages: Pages
 
 
 def enabled_destinations(app=None) -> dict[str, Destination]:
@@ -142,180 +133,162 @@ def _enabled(destination: Destination) -> bool:
         return True
 
 
-def window_end(destination: Destination, row) -> datetime | None:
-    """Return when the destination stops accepting the row's event, or None when it cannot tell."""
-    try:
-        return destination.window(row)
-    except Exception:  # a window function that does not understand the row: assume still open
-        return None
+def _mismatched(names: str, enabled) -> bool:
+    """Whether the order's mismatched destinations (comma-separated) include an enabled one."""
+    return bool(names) and not enabled.isdisjoint(names.split(","))
 
 
-def reconcile(period: Period, mismatches_only: bool = False, now: datetime | None = None) -> Reconciliation:
-    """Return the reconciliation of the orders with a refund or chargeback dated in period."""
+def _mismatch_condition(enabled):
+    """SQL for "mismatched for an enabled destination" on told rows (one test when every destination is enabled)."""
+    if not enabled:
+        return false()
+    t = ReportTold
+    if set(destinations(current_app)) <= enabled:
+        return t.mismatched != ""
+    listed = literal(",") + t.mismatched + literal(",")
+    return and_(t.mismatched != "", or_(*(listed.contains(f",{name},", autoescape=True) for name in enabled)))
+
+
+def reconcile(
+    period: Period,
+    mismatches_only: bool = False,
+    now: datetime | None = None,
+    page: int = 1,
+    per_page: int | None = None,
+) -> Reconciliation:
+    """Return the reconciliation of the orders whose latest refund or chargeback is dated in period (one page)."""
     now = now or utcnow()
+    per_page = per_page or PER_PAGE
     enabled = enabled_destinations()
-    refresh()
+    names = set(enabled)
+    refresh(now)
     report_queries()
-    orders = _orders(period)
-    order_ids = [order.order_id for order in orders]
-    told = _told(order_ids)
-    failed = _failed_events(order_ids)
-    decisions = _latest_decisions(order_ids)
-    totals: dict[str, dict[str, Told]] = defaultdict(lambda: {name: Told() for name in enabled})
-    refunded: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    rows = []
-    for order in orders:
-        for name, destination in enabled.items():
-            sums = told.get((order.order_id, name), {})
-            row = Told(**{STATUS_COLUMN[status]: amount for status, amount in sums.items()})
-            for event in failed.get((order.order_id, name), ()):
-                end = window_end(destination, event)
-                if end is None or end > now:
-                    row.resendable += 1
-            _explain_gap(row, order, destination, decisions.get((order.order_id, name)), now)
-            order.destinations[name] = row
-        if mismatches_only and not order.mismatch:
-            continue
-        rows.append(order)
-        refunded[order.currency] += order.refunded
-        for name, row in order.destinations.items():
-            totals[order.currency][name].add(row)
+    orders_total, mismatches, refunded = _counts(period, names, mismatches_only)
+    totals = _totals(period, names, mismatches_only, refunded)
+    rows = _page(period, names, mismatches_only, page, per_page)
     return Reconciliation(
         {name: d.display_name for name, d in enabled.items()},
         rows,
-        dict(totals),
-        dict(refunded),
-        sum(1 for order in rows if order.mismatch),
+        totals,
+        refunded,
+        orders_total,
+        mismatches,
+        Pages(page, per_page, orders_total),
     )
 
 
-def _explain_gap(row: Told, order: OrderReconciliation, destination: Destination, decision, now: datetime) -> None:
-    """Put the money no event carries in out of window or not eligible, or note what was over-reported."""
-    carried = row.acknowledged + row.waiting + row.failed
-    gap = order.refunded - carried
-    if gap < 0:
-        row.over_reported = -gap
-        row.reason = f"told {carried:.2f} {order.currency}, more than the {order.refunded:.2f} given back"
-        return
-    if gap == 0:
-        return
-    outcome, reason = decision or (None, NO_DECISION)
-    stand_in = SimpleNamespace(
-        payload={}, created_at=order.last_refund_at, destination=destination.name, order_id=order.order_id
-    )
-    end = window_end(destination, stand_in)
-    if end is not None and end <= now:
-        row.out_of_window = gap
-        row.reason = f"{destination.display_name} accepts events until {end:%Y-%m-%d %H:%M} UTC; " + (
-            reason if outcome != "fired" else REPORTED_LESS
-        )
-    else:
-        row.not_eligible = gap
-        row.reason = reason if outcome != "fired" else REPORTED_LESS
+def _day_sums(period: Period, *columns):
+    d = ReportToldDay
+    return select(d.currency, d.mismatched, *columns).where(d.day.between(period.first, period.last))
 
 
-def _orders(period: Period) -> list[OrderReconciliation]:
-    """The orders with a refund or chargeback dated in period, with what they gave back in all and when last."""
-    f, everything = ReportFact, aliased(ReportFact)
-    dated = (
-        select(f.order_id)
-        .where(f.day.between(period.first, period.last), f.level == ORDER_LEVEL, f.events > 0)
-        .distinct()
-        .subquery("dated")
-    )
-    in_all = (
-        select(
-            everything.order_id,
-            func.sum(everything.refunds + everything.chargeback_amount).label("amount"),
-            func.max(everything.last_event_at).label("at"),
-        )
-        .join(dated, dated.c.order_id == everything.order_id)
-        .where(everything.level == ORDER_LEVEL)
-        .group_by(everything.order_id)
-        .subquery("in_all")
-    )
+def _counts(period: Period, enabled: set[str], mismatches_only: bool) -> tuple[int, int, dict[str, Decimal]]:
+    """How many orders are listed, how many are mismatched, and what the listed ones gave back per currency."""
+    d = ReportToldDay
     statement = (
-        select(in_all.c.order_id, Order.reference, Order.currency, in_all.c.amount, in_all.c.at)
-        .join(Order, Order.id == in_all.c.order_id)
-        .order_by(in_all.c.at.desc(), in_all.c.order_id.desc())
+        _day_sums(period, func.sum(d.orders), func.sum(d.refunded))
+        .where(d.destination == SHOP)
+        .group_by(d.currency, d.mismatched)
     )
+    listed = mismatched = 0
+    refunded: dict[str, Decimal] = {}
+    for currency, names, orders, amount in db.session.execute(statement):
+        wrong = _mismatched(names, enabled)
+        mismatched += int(orders) if wrong else 0
+        if mismatches_only and not wrong:
+            continue
+        listed += int(orders)
+        refunded[currency] = refunded.get(currency, ZERO) + money(amount)
+    return listed, mismatched, dict(sorted(refunded.items()))
+
+
+def _totals(period: Period, enabled: set[str], mismatches_only: bool, refunded) -> dict[str, dict[str, Told]]:
+    """Per currency and enabled destination, the sums of the listed orders' told rows."""
+    d = ReportToldDay
+    totals = {currency: {name: Told() for name in sorted(enabled)} for currency in refunded}
+    if not enabled:
+        return totals
+    summed = (func.sum(getattr(d, name)).label(name) for name in (*SUMS, "resendable"))
+    statement = (
+        _day_sums(period, d.destination, *summed)
+        .where(d.destination.in_(enabled))
+        .group_by(d.currency, d.mismatched, d.destination)
+    )
+    for row in db.session.execute(statement):
+        if mismatches_only and not _mismatched(row.mismatched, enabled):
+            continue
+        totals.setdefault(row.currency, {name: Told() for name in sorted(enabled)})[row.destination].add(Told.of(row))
+    return totals
+
+
+def _listed(period: Period, enabled: set[str], mismatches_only: bool):
+    """The shop's told rows of the orders listed in period, newest refund first."""
+    t = ReportTold
+    statement = select(t).where(t.destination == SHOP, t.last_event_at >= period.start, t.last_event_at < period.end)
+    if mismatches_only:
+        statement = statement.where(_mismatch_condition(enabled))
+    return statement.order_by(t.last_event_at.desc(), t.order_id.desc())
+
+
+def _page(period: Period, enabled: set[str], mismatches_only: bool, page: int, per_page: int):
+    listed = _listed(period, enabled, mismatches_only).limit(per_page).offset((page - 1) * per_page)
+    shops = list(db.session.scalars(listed))
+    ids = [shop.order_id for shop in shops]
+    if not ids:
+        return []
+    references = dict(db.session.execute(select(Order.id, Order.reference).where(Order.id.in_(ids))).all())
+    told: dict[int, dict[str, ReportTold]] = defaultdict(dict)
+    if enabled:
+        t = ReportTold
+        for row in db.session.scalars(select(t).where(t.order_id.in_(ids), t.destination.in_(enabled))):
+            told[row.order_id][row.destination] = row
     return [
-        OrderReconciliation(order_id, reference, currency, to_money(amount), last_at)
-        for order_id, reference, currency, amount, last_at in db.session.execute(statement)
-        if amount and amount > 0
+        OrderReconciliation(
+            shop.order_id,
+            references.get(shop.order_id, ""),
+            shop.currency,
+            money(shop.refunded),
+            shop.last_event_at,
+            _mismatched(shop.mismatched, enabled),
+            {
+                name: Told.of(row, row.reason)
+                for name in sorted(enabled)
+                if (row := told[shop.order_id].get(name)) is not None
+            },
+        )
+        for shop in shops
     ]
-
-
-def _real_events(order_ids):
-    return (
-        OutboxEvent.order_id.in_(order_ids),
-        OutboxEvent.test_event_code.is_(None),
-        OutboxEvent.value.is_not(None),
-    )
-
-
-def _chunks(order_ids: list[int]) -> Iterable[list[int]]:
-    """Split the ids so no IN list outgrows what a database takes as parameters (SQLite: 32,766)."""
-    for start in range(0, len(order_ids), IN_CHUNK):
-        yield order_ids[start : start + IN_CHUNK]
-
-
-def _told(order_ids: list[int]) -> dict[tuple[int, str], dict[str, Decimal]]:
-    told: dict = defaultdict(dict)
-    for ids in _chunks(order_ids):
-        statement = (
-            select(
-                OutboxEvent.order_id, OutboxEvent.destination, OutboxEvent.status, func.sum(cents(OutboxEvent.value))
-            )
-            .where(*_real_events(ids))
-            .group_by(OutboxEvent.order_id, OutboxEvent.destination, OutboxEvent.status)
-        )
-        for order_id, destination, status, amount in db.session.execute(statement):
-            if status in STATUS_COLUMN:
-                told[(order_id, destination)][status] = to_money(amount)
-    return told
-
-
-def _failed_events(order_ids: list[int]) -> dict[tuple[int, str], list[OutboxEvent]]:
-    failed: dict = defaultdict(list)
-    for ids in _chunks(order_ids):
-        for event in db.session.scalars(select(OutboxEvent).where(*_real_events(ids), OutboxEvent.status == FAILED)):
-            failed[(event.order_id, event.destination)].append(event)
-    return failed
-
-
-def _latest_decisions(order_ids: list[int]) -> dict[tuple[int, str], tuple[str, str]]:
-    """Return each (order, destination)'s latest decision: (outcome, reason)."""
-    latest = {}
-    for ids in _chunks(order_ids):
-        statement = (
-            select(Decision.order_id, Decision.destination, Decision.outcome, Decision.reason)
-            .where(Decision.order_id.in_(ids))
-            .order_by(Decision.id)  # the latest recorded, even for a change dated in the past
-        )
-        for order_id, destination, outcome, reason in db.session.execute(statement):
-            latest[(order_id, destination)] = (outcome, reason)
-    return latest
 
 
 def resendable(
     period: Period, order_id: int | None = None, destination: str | None = None, now: datetime | None = None
 ) -> list[tuple[OutboxEvent, datetime | None]]:
-    """Return the failed events of the period's mismatched orders whose window is still open, with its end.
+    """Return the failed events of the period's orders whose window is still open, with its end.
 
     Narrowed to one order and/or one destination when given.
     """
     now = now or utcnow()
     enabled = enabled_destinations()
+    wanted = [name for name in enabled if destination in (None, name)]
+    if not wanted:
+        return []
+    refresh(now)
+    t = ReportTold
+    pairs = select(t.order_id, t.destination).where(
+        t.destination.in_(wanted), t.resendable > 0, t.last_event_at >= period.start, t.last_event_at < period.end
+    )
+    if order_id is not None:
+        pairs = pairs.where(t.order_id == order_id)
+    by_order: dict[int, set[str]] = defaultdict(set)
+    for order, name in db.session.execute(pairs):
+        by_order[order].add(name)
     found = []
-    for order in reconcile(period, mismatches_only=True, now=now).orders:
-        if order_id is not None and order.order_id != order_id:
+    for event in _failed_of(list(by_order)):
+        if event.destination not in by_order[event.order_id]:
             continue
-        wanted = [name for name in order.destinations if destination in (None, name)]
-        for event in _failed_of(order.order_id, wanted):
-            end = window_end(enabled[event.destination], event)
-            if end is None or end > now:
-                found.append((event, end))
+        end = window_end(enabled[event.destination], event)
+        if end is None or end > now:
+            found.append((event, end))
     return found
 
 
@@ -332,12 +305,19 @@ def send_missing(events: Iterable[OutboxEvent], now: datetime | None = None) -> 
     return queued, refused
 
 
-def _failed_of(order_id: int, names: list[str]) -> list[OutboxEvent]:
-    if not names:
-        return []
-    statement = (
-        select(OutboxEvent)
-        .where(*_real_events([order_id]), OutboxEvent.status == FAILED, OutboxEvent.destination.in_(names))
-        .order_by(OutboxEvent.id)
-    )
-    return list(db.session.scalars(statement))
+def _failed_of(order_ids: list[int]) -> list[OutboxEvent]:
+    """The failed real events (no test code, with a value) of these orders, oldest first."""
+    found = []
+    for start in range(0, len(order_ids), IN_CHUNK):
+        statement = (
+            select(OutboxEvent)
+            .where(
+                OutboxEvent.order_id.in_(order_ids[start : start + IN_CHUNK]),
+                OutboxEvent.test_event_code.is_(None),
+                OutboxEvent.value.is_not(None),
+                OutboxEvent.status == FAILED,
+            )
+            .order_by(OutboxEvent.id)
+        )
+        found.extend(db.session.scalars(statement))
+    return found

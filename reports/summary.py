@@ -19,15 +19,26 @@ run by ``shop init-demo``) or a large import.
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Select, bindparam, delete, distinct, func, insert, select, text
 
+from core.dbtypes import utcnow
 from extensions import db
 from reports.lines import lines_given_back
-from reports.models import ORDER_LEVEL, PRODUCTS_LEVEL, ReportChange, ReportDay, ReportFact
+from reports.models import (
+    ORDER_LEVEL,
+    PRODUCTS_LEVEL,
+    ReportChange,
+    ReportDay,
+    ReportFact,
+    ReportTold,
+    ReportToldChange,
+    ReportToldDay,
+)
 from reports.refunds import CHARGEBACK, cents, given_back
 from reports.states import EndingStates, ending_states
+from reports.told import due_for_recheck, rebuild_told_days, recompute_told
 from shop.models import Order, OrderLine, Payment
 
 ORDERS_AT_ONCE = 5000  # orders recomputed per statement (an IN list every database takes)
@@ -38,42 +49,69 @@ FIGURES = ("gross", "paid_orders", *GIVEN)  # a summary row's figures, in the or
 CHAINS = (("paid", "prev_paid_day"), ("refunded", "prev_refund_day"), ("charged_back", "prev_chargeback_day"))
 
 
-def refresh() -> int:
-    """Roll up the orders changed since the last roll-up; commit; return how many orders were recomputed."""
-    if db.session.scalar(select(ReportChange.id).limit(1)) is None:
+def refresh(now: datetime | None = None) -> int:
+    """Roll up the orders changed since the last roll-up (and told rows a window closing made stale); commit.
+
+    Return how many orders were recomputed.
+    """
+    now = now or utcnow()
+    if not _anything_to_roll_up(now):
         return 0
     db.session.commit()  # the roll-up starts its own transaction, and takes the lock first
     _lock()
     changes = db.session.execute(select(ReportChange.id, ReportChange.order_id)).all()
+    told_changes = db.session.execute(select(ReportToldChange.id, ReportToldChange.order_id)).all()
     order_ids = sorted({order_id for _id, order_id in changes})
     states = ending_states()
     days: set[date] = set()
     for ids in _chunks(order_ids, ORDERS_AT_ONCE):
         days |= recompute_orders(states, ids)
     rebuild_days(days)
+    told_ids = sorted(set(order_ids) | {order_id for _id, order_id in told_changes} | set(due_for_recheck(now)))
+    told_days: set[date] = set()
+    for ids in _chunks(told_ids, ORDERS_AT_ONCE):
+        told_days |= recompute_told(ids, now)
+    rebuild_told_days(told_days)
     # Only the changes read above: one committed meanwhile is rolled up next time.
-    for ids in _chunks([change_id for change_id, _order in changes], ORDERS_AT_ONCE):
-        db.session.execute(delete(ReportChange).where(ReportChange.id.in_(ids)))
+    for table, rows in ((ReportChange, changes), (ReportToldChange, told_changes)):
+        for ids in _chunks([change_id for change_id, _order in rows], ORDERS_AT_ONCE):
+            db.session.execute(delete(table).where(table.id.in_(ids)))
     db.session.commit()
-    return len(order_ids)
+    return len(told_ids)
+
+
+def _anything_to_roll_up(now: datetime) -> bool:
+    """Whether an order changed, an outbox row changed status, or a told row's window closed (three index probes)."""
+    probes = (
+        select(ReportChange.id).limit(1),
+        select(ReportToldChange.id).limit(1),
+        select(ReportTold.order_id).where(ReportTold.recheck_at <= now).limit(1),
+    )
+    return any(db.session.scalar(probe) is not None for probe in probes)
 
 
 def rebuild(progress=None) -> int:
-    """Recompute every order's facts and every day's sums; commit; return how many orders there are."""
+    """Recompute every order's facts and told rows, and every day's sums; commit; return how many orders there are."""
     db.session.commit()
     _lock()
+    now = utcnow()
     changes = list(db.session.scalars(select(ReportChange.id)))
-    db.session.execute(delete(ReportDay))
-    db.session.execute(delete(ReportFact))
+    told_changes = list(db.session.scalars(select(ReportToldChange.id)))
+    for table in (ReportDay, ReportFact, ReportToldDay, ReportTold):
+        db.session.execute(delete(table))
     states = ending_states()
     last = db.session.scalar(select(func.max(Order.id))) or 0
     for first in range(1, last + 1, ORDERS_AT_ONCE):
-        recompute_orders(states, list(range(first, min(first + ORDERS_AT_ONCE, last + 1))), replace=False)
+        ids = list(range(first, min(first + ORDERS_AT_ONCE, last + 1)))
+        recompute_orders(states, ids, replace=False)
+        recompute_told(ids, now)
         if progress:
             progress(min(first + ORDERS_AT_ONCE - 1, last), last)
     rebuild_days(set(db.session.scalars(select(ReportFact.day).distinct())))
-    for ids in _chunks(changes, ORDERS_AT_ONCE):
-        db.session.execute(delete(ReportChange).where(ReportChange.id.in_(ids)))
+    rebuild_told_days(set(db.session.scalars(select(ReportTold.day).distinct())))
+    for table, ids_read in ((ReportChange, changes), (ReportToldChange, told_changes)):
+        for ids in _chunks(ids_read, ORDERS_AT_ONCE):
+            db.session.execute(delete(table).where(table.id.in_(ids)))
     db.session.commit()
     return db.session.scalar(select(func.count(Order.id)))
 

@@ -79,11 +79,53 @@ def drop_statements(dialect: str) -> list[str]:
     return [f"DROP TRIGGER IF EXISTS {_name(table, operation)}" for table in WATCHED for operation in OPERATIONS]
 
 
+# An outbox row changing status (sent, failed, queued again) changes what a destination was told, not what
+# the order gave back: noted apart, so only the order's told rows are redone (reports.told). A new outbox
+# row needs no trigger: a module writes it with the status change or credit slip, which is noted already;
+# and the delivery worker's other updates (claims, attempts, next try) change nothing a report shows.
+TOLD_NOTE = "INSERT INTO report_told_change (order_id) VALUES (NEW.order_id);"
+TOLD_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION report_told_change_outbox_event() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+    f"BEGIN\n  {TOLD_NOTE}\n  RETURN NULL;\nEND $$"
+)
+TOLD_WHEN = {
+    "postgresql": "(OLD.status IS DISTINCT FROM NEW.status AND NEW.order_id IS NOT NULL)",
+    "sqlite": "OLD.status IS NOT NEW.status AND NEW.order_id IS NOT NULL",
+}
+
+
+def told_create_statements(dialect: str) -> list[str]:
+    """The statements that create the outbox trigger noting changed told rows, replacing an old one."""
+    when = f"AFTER UPDATE OF status ON outbox_event FOR EACH ROW WHEN {TOLD_WHEN.get(dialect, TOLD_WHEN['sqlite'])}"
+    if dialect == "postgresql":
+        return [
+            *told_drop_statements(dialect),
+            TOLD_FUNCTION,
+            f"CREATE TRIGGER report_told_change_outbox_event {when} EXECUTE FUNCTION report_told_change_outbox_event()",
+        ]
+    return [
+        *told_drop_statements(dialect),
+        f"CREATE TRIGGER report_told_change_outbox_event {when} BEGIN {TOLD_NOTE} END",
+    ]
+
+
+def told_drop_statements(dialect: str) -> list[str]:
+    """The statements that remove the outbox trigger."""
+    if dialect == "postgresql":
+        return [
+            "DROP TRIGGER IF EXISTS report_told_change_outbox_event ON outbox_event",
+            "DROP FUNCTION IF EXISTS report_told_change_outbox_event()",
+        ]
+    return ["DROP TRIGGER IF EXISTS report_told_change_outbox_event"]
+
+
 def _create(_metadata, connection, **_kw) -> None:
-    if not connection.dialect.has_table(connection, "report_change"):
-        return
-    for statement in create_statements(connection.dialect.name):
-        connection.exec_driver_sql(statement)
+    if connection.dialect.has_table(connection, "report_change"):
+        for statement in create_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
+    if connection.dialect.has_table(connection, "report_told_change"):
+        for statement in told_create_statements(connection.dialect.name):
+            connection.exec_driver_sql(statement)
 
 
 def install_on_create(metadata) -> None:

@@ -145,6 +145,7 @@ def _reconciliation_args(source) -> tuple:
         "period": lambda: period_from(source.get("from"), source.get("to")),
         "mismatches": lambda: flag_from("mismatches", source.get("mismatches")),
         "order_id": lambda: bounded_int("order_id", source.get("order_id"), 0, 1, 2**62) or None,
+        "page": lambda: bounded_int("page", source.get("page"), 1, 1, 1_000_000),
         "destination": lambda: _destination(source.get("destination")),
     }
     for name, read in readers.items():
@@ -169,21 +170,25 @@ def _destination(text: str | None) -> str | None:
 def reconciliation():
     """Show, per order, what the shop gave back against what each enabled destination was told."""
     values, errors = _reconciliation_args(request.args)
-    result = None if errors else reconcile(values["period"], mismatches_only=values["mismatches"])
+    result = None
+    if not errors:
+        result = reconcile(values["period"], mismatches_only=values["mismatches"], page=values["page"])
+    period = values.get("period")
+    pager_args = {}
+    if period:
+        pager_args = {"from": period.first.isoformat(), "to": period.last.isoformat()}
+        if values["mismatches"]:
+            pager_args["mismatches"] = 1
     return render_template(
         "reports/reconciliation.html",
         result=result,
         errors=errors,
-        period=values.get("period"),
+        period=period,
         mismatches=values.get("mismatches", False),
         args={key: request.args.get(key, "") for key in ("from", "to")},
+        pager_args=pager_args,
         definitions=RECONCILIATION_DEFINITIONS,
-        shown=RECONCILIATION_ROWS,
     ), (422 if errors else 200)
-
-
-# The page lists this many orders; the JSON API pages through all of them.
-RECONCILIATION_ROWS = 500
 
 
 @bp.post("/reconciliation/send-missing")

@@ -26,6 +26,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from app import create_app
+from delivery.models import OutboxEvent
 from extensions import db
 from reports.summary import rebuild
 from shop.cli import create_employee
@@ -279,6 +280,48 @@ def _seed_postgres(app, orders: int) -> dict:
     return counts
 
 
+def _seed_outbox_postgres(app) -> bool:
+    """Generate what the destinations were told (tests.bench.reports_pg_seed.seed_outbox) unless it is there."""
+    from tests.bench.reports_pg_seed import seed_outbox
+
+    end = datetime.combine(datetime.now(UTC).date(), clock(0), UTC)
+    with app.app_context():
+        if db.session.scalar(select(OutboxEvent.id).limit(1)) is not None:
+            return False
+        states = {s.key: s.id for s in db.session.scalars(select(OrderState)) if s.key}
+        states["CHARGEBACK"] = db.session.scalar(select(func.min(OrderState.id)).where(OrderState.name == "Chargeback"))
+        db.session.commit()
+        with db.engine.begin() as connection:
+            seed_outbox(connection, end, states)
+        for table in ("outbox_event", "decision"):
+            db.session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608  (table names from the list above)
+            )
+        db.session.commit()
+    return True
+
+
+def _enable_destinations(app) -> None:
+    """Switch Meta, GA4 and Google Ads on (never sent to: the reconciliation reads what they were told)."""
+    from ga4.settings import save_settings as save_ga4
+    from googleads.settings import save_settings as save_ads
+    from pixelplus.settings import save_settings as save_meta
+
+    with app.app_context():
+        save_meta({"enabled": True, "pixel_id": "1234567890123456", "access_token": "bench-token-not-sent"})
+        save_ga4({"enabled": True, "measurement_id": "G-BENCH12345", "api_secret": "benchSecret-1234"})
+        save_ads(
+            {
+                "enabled": True,
+                "customer_id": "1234567890",
+                "conversion_action_id": "987654321",
+                "oauth_refresh_token": "1//bench-not-sent",
+                "time_zone": "Europe/Paris",
+            }
+        )
+        db.session.commit()
+
+
 def _analyze() -> None:
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -327,7 +370,7 @@ def run() -> dict:
                 db.session.rollback()  # drop_all's connection would wait for this one's lock
                 if figures["database"] == "postgresql" and not kept:
                     db.drop_all()
-                    db.create_all()
+                db.create_all()  # a kept database gets the tables added since it was made
                 install_default_states()
                 _employee, key = create_employee("bench-tester@shop.test", "tester", "bench-password-123")
                 db.session.commit()
@@ -336,7 +379,9 @@ def run() -> dict:
                 counts = _seed_postgres(app, orders) if figures["database"] == "postgresql" else _seed(app, orders)
                 figures["seed_s"] = round(time.perf_counter() - started, 1)
                 figures.update({f"{name}_rows": count for name, count in counts.items() if name != "orders"})
-            if not kept or os.environ.get("BENCH_REBUILD") == "1":
+            told_seeded = figures["database"] == "postgresql" and _seed_outbox_postgres(app)
+            _enable_destinations(app)
+            if not kept or told_seeded or os.environ.get("BENCH_REBUILD") == "1":
                 started = time.perf_counter()
                 with app.app_context():
                     _analyze()  # fresh statistics for the rebuild's per-order lookups, then for the reports

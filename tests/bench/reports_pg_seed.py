@@ -112,6 +112,60 @@ STEPS = (
 )
 
 
+# What the destinations were told of those refunds: for each credit slip and each full refund or chargeback
+# (what the payment left after the slips), one decision per destination and, unless it skipped (2%), an
+# outbox row: 95% sent, 2% failed, 1% waiting (sent when older than a day). The reconciliation reads these.
+OUTBOX_STEPS = (
+    """
+    CREATE UNLOGGED TABLE bench_refund AS
+    SELECT s.order_id, s.at, s.total_products_tax_incl + s.total_shipping_tax_incl AS amount,
+           'credit_slip' AS trigger, s.id AS slip_id, NULL::int AS state_id, s.id::bigint AS k
+    FROM credit_slip s
+    UNION ALL
+    SELECT h.order_id, h.at, greatest(p.amount - coalesce(sl.amount, 0), 0), 'status', NULL, h.state_id,
+           1000000000 + h.id
+    FROM order_history h JOIN payment p ON p.order_id = h.order_id
+    LEFT JOIN (
+        SELECT order_id, sum(total_products_tax_incl + total_shipping_tax_incl) AS amount FROM credit_slip
+        GROUP BY order_id
+    ) sl ON sl.order_id = h.order_id
+    WHERE h.state_id IN (:refunded, :chargeback)
+    """,
+    """
+    CREATE UNLOGGED TABLE bench_told AS
+    SELECT r.*, d.name AS destination, (abs(hashint8(r.k * 11 + d.salt)) % 10000) / 10000.0 AS roll
+    FROM bench_refund r CROSS JOIN (VALUES ('meta_capi', 1), ('ga4', 2), ('google_ads', 3)) AS d(name, salt)
+    """,
+    """
+    INSERT INTO outbox_event (destination, target, order_id, order_reference, event_name, event_id, value,
+        currency, payload_json, status, attempts, next_attempt_at, created_at, sent_at)
+    SELECT t.destination, 'bench', t.order_id, o.reference, 'Refund', 'bench-' || t.k, t.amount, o.currency, '{}',
+           CASE WHEN t.roll >= 0.95 AND t.roll < 0.97 THEN 'failed'
+                WHEN t.roll >= 0.97 AND t.at > CAST(:end AS timestamp) - interval '1 day' THEN 'pending'
+                ELSE 'sent' END,
+           1, t.at, t.at, t.at
+    FROM bench_told t JOIN orders o ON o.id = t.order_id
+    WHERE t.roll < 0.98 AND t.amount > 0
+    """,
+    """
+    INSERT INTO decision (destination, order_id, trigger, new_state_id, credit_slip_id, at, outcome, reason)
+    SELECT destination, order_id, trigger, state_id, slip_id, at,
+           CASE WHEN roll < 0.98 AND amount > 0 THEN 'fired' ELSE 'skipped' END,
+           CASE WHEN roll < 0.98 AND amount > 0 THEN 'bench: fired' ELSE 'bench: not a refund trigger' END
+    FROM bench_told
+    """,
+    "DROP TABLE bench_told",
+    "DROP TABLE bench_refund",
+)
+
+
+def seed_outbox(connection, end, states: dict[str, int]) -> None:
+    """Generate what the destinations were told of the shop's refunds (after seed_postgres)."""
+    values = {"end": end.replace(tzinfo=None), "refunded": states["PS_OS_REFUND"], "chargeback": states["CHARGEBACK"]}
+    for step in OUTBOX_STEPS:
+        connection.execute(text(step), {key: value for key, value in values.items() if f":{key}" in step})
+
+
 def seed_postgres(connection, orders: int, start, end, days: int, states: dict[str, int]) -> None:
     """Generate the shop in the database (products and order states must be there already)."""
     connection.execute(text("SET session_replication_role = replica"))  # no triggers: a raw import
