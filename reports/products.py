@@ -9,10 +9,10 @@ the products' together for the totals.
 from collections import defaultdict
 from dataclasses import replace
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from extensions import db
-from reports.models import ORDER_LEVEL, PRODUCTS_LEVEL, ReportDay, ReportFact
+from reports.models import ORDER_LEVEL, PRODUCTS_LEVEL, SEEN_AGAIN, ReportDay, ReportFact
 from reports.period import Period
 from reports.refunds import cents
 from reports.revenue import (
@@ -76,16 +76,20 @@ def product_report(period: Period) -> list[CurrencyReport]:
 
 def _count_once(rows: dict, totals: dict, period: Period) -> None:
     """Take back what the daily sums counted twice: orders paid, refunded or charged back on two days."""
-    paid_again: dict[int, list[str]] = defaultdict(list)  # order id: the currencies of its days seen again
-    for fact in seen_again(period, ReportFact.level != ORDER_LEVEL):
-        if fact.level == PRODUCTS_LEVEL:
-            count_once(slot_of(totals, fact.currency, None), fact, period)
-        else:
-            count_once(slot_of(rows, fact.currency, fact.level), fact, period)
-    for fact in seen_again(period, ReportFact.level == ORDER_LEVEL):
-        if fact.prev_paid_day is not None and fact.prev_paid_day >= period.first:
-            slot_of(totals, fact.currency, None).paid_orders -= 1
-            paid_again[fact.order_id].append(fact.currency)
+    for currency, level, *again in seen_again(period, ReportFact.level != ORDER_LEVEL, ReportFact.level):
+        slot = slot_of(totals, currency, None) if level == PRODUCTS_LEVEL else slot_of(rows, currency, level)
+        count_once(slot, *again)
+    paid_again: dict[int, list[str]] = defaultdict(list)  # order id: the currencies of its days paid again
+    f = ReportFact
+    statement = select(f.order_id, f.currency).where(
+        f.day.between(period.first, period.last),
+        text(f"({SEEN_AGAIN})"),  # the partial index's condition, word for word
+        f.level == ORDER_LEVEL,
+        f.prev_paid_day >= period.first,
+    )
+    for order_id, currency in db.session.execute(statement):
+        slot_of(totals, currency, None).paid_orders -= 1
+        paid_again[order_id].append(currency)
     if not paid_again:
         return
     # An order paid on two days of the period had its lines summed on each: take one day's away.

@@ -11,7 +11,7 @@ count (tax included; shipping and discounts belong to no product): see reports.p
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import case, func, or_, select, text
 
 from extensions import db
 from reports.models import ORDER_LEVEL, SEEN_AGAIN, ReportDay, ReportFact
@@ -106,14 +106,14 @@ def revenue_report(period: Period, group_by: str) -> list[CurrencyReport]:
     for currency, group, *figures in db.session.execute(statement):
         for slot in (slot_of(rows, currency, group), slot_of(totals, currency, None)):
             add_figures(slot, figures)
-    for fact in seen_again(period, ReportFact.level == ORDER_LEVEL):
-        # A day is a group of its own: an order seen again on another day is another day's.
-        group = None if group_by == "day" else (fact.source if group_by == "source" else fact.campaign)
-        targets = [slot_of(totals, fact.currency, None)]
-        if group is not None:
-            targets.append(slot_of(rows, fact.currency, group))
+    # A day is a group of its own: an order seen again on another day is another day's.
+    keys = () if group_by == "day" else ((ReportFact.source if group_by == "source" else ReportFact.campaign),)
+    for currency, *group, paid, refunded, charged_back in seen_again(period, ReportFact.level == ORDER_LEVEL, *keys):
+        targets = [slot_of(totals, currency, None)]
+        if group:
+            targets.append(slot_of(rows, currency, group[0]))
         for slot in targets:
-            count_once(slot, fact, period)
+            count_once(slot, paid, refunded, charged_back)
     reports = []
     for currency in sorted(totals):
         mine = [row for (cur, _key), row in rows.items() if cur == currency]
@@ -149,42 +149,39 @@ def add_figures(slot: Figures, figures) -> None:
     slot.chargeback_amount += to_money(sums["chargeback_amount"])
 
 
-def seen_again(period: Period, levels) -> list:
-    """The period's facts of orders already counted on an earlier day of the period (few rows)."""
+def seen_again(period: Period, levels, *keys) -> list:
+    """Per currency (and keys), the orders the period's daily sums counted again: paid, refunded, charged back.
+
+    They are the period's facts of orders already counted on an earlier day of the period (few rows,
+    read through a partial index), counted in SQL.
+    """
     f = ReportFact
-    return list(
-        db.session.execute(
-            select(
-                f.order_id,
-                f.currency,
-                f.level,
-                f.source,
-                f.campaign,
-                f.prev_paid_day,
-                f.prev_refund_day,
-                f.prev_chargeback_day,
-            ).where(
-                f.day.between(period.first, period.last),
-                text(f"({SEEN_AGAIN})"),  # the partial index's condition, word for word
-                levels,
-                or_(
-                    f.prev_paid_day >= period.first,
-                    f.prev_refund_day >= period.first,
-                    f.prev_chargeback_day >= period.first,
-                ),
-            )
+
+    def again(previous):
+        return func.sum(case((previous >= period.first, 1), else_=0))
+
+    statement = (
+        select(f.currency, *keys, again(f.prev_paid_day), again(f.prev_refund_day), again(f.prev_chargeback_day))
+        .where(
+            f.day.between(period.first, period.last),
+            text(f"({SEEN_AGAIN})"),  # the partial index's condition, word for word
+            levels,
+            or_(
+                f.prev_paid_day >= period.first,
+                f.prev_refund_day >= period.first,
+                f.prev_chargeback_day >= period.first,
+            ),
         )
+        .group_by(f.currency, *keys)
     )
+    return [tuple(row) for row in db.session.execute(statement)]
 
 
-def count_once(slot: Figures, fact, period: Period) -> None:
-    """Take back the orders a day's sum counted again: the fact's previous day is in the period too."""
-    if fact.prev_paid_day is not None and fact.prev_paid_day >= period.first:
-        slot.paid_orders -= 1
-    if fact.prev_refund_day is not None and fact.prev_refund_day >= period.first:
-        slot.refunded_orders -= 1
-    if fact.prev_chargeback_day is not None and fact.prev_chargeback_day >= period.first:
-        slot.chargebacks -= 1
+def count_once(slot: Figures, paid, refunded, charged_back) -> None:
+    """Take back the orders a day's sum counted again (their previous day is in the period too)."""
+    slot.paid_orders -= int(paid or 0)
+    slot.refunded_orders -= int(refunded or 0)
+    slot.chargebacks -= int(charged_back or 0)
 
 
 def slot_of(target: dict, currency: str, key) -> Figures:

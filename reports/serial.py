@@ -55,6 +55,10 @@ def serial_refunders(days: int, minimum: int, today: date | None = None) -> list
     today = today or utcnow().date()
     f = ReportFact
     email = func.lower(func.trim(Customer.email))
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Byte order for the e-mail key: PostgreSQL's locale collation sorted every refund of the window by
+        # language rules (a sixth of the report's time), and e-mails are only compared for equality here.
+        email = email.collate("C")
     refunds = func.sum(f.refund_count)
     statement = (
         select(
