@@ -10,6 +10,7 @@ from reports.period import PeriodError, bounded_int, flag_from, grouping_from, p
 from reports.reconciliation import reconcile
 from reports.revenue import revenue_report
 from reports.serial import serial_refunders, window_from
+from reports.summary import behind
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/reports")
 csrf.exempt(bp)  # API calls authenticate with a key, never the session cookie
@@ -39,6 +40,7 @@ def refunds():
             "group_by": group_by,
             "currencies": [report.as_json() for report in currencies],
             "definitions": DEFINITIONS,
+            "pending_changes": behind(),
         }
     )
 
@@ -62,6 +64,7 @@ def serial():
                 }
                 for customer in serial_refunders(days, minimum)
             ],
+            "pending_changes": behind(),
         }
     )
 
@@ -94,5 +97,6 @@ def reconciliation():
                 for currency, sums in sorted(result.totals.items())
             },
             "definitions": RECONCILIATION_DEFINITIONS,
+            "pending_changes": behind(),
         }
     )

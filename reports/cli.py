@@ -1,4 +1,4 @@
-"""The `flask reports …` command: rebuild the summary rows (after an upgrade or a raw import)."""
+"""The `flask reports …` commands: roll up what changed, rebuild the summary rows (after an upgrade or an import)."""
 
 import time
 
@@ -16,3 +16,13 @@ def rebuild_command() -> None:
     started = time.perf_counter()
     orders = rebuild(progress=lambda done, last: click.echo(f"{done}/{last} orders", err=True))
     click.echo(f"summary rows rebuilt for {orders} orders in {time.perf_counter() - started:.1f} s")
+
+
+@reports_cli.command("roll-up")
+def roll_up_command() -> None:
+    """Add every change waiting for the reports now (what a report would otherwise leave to the background)."""
+    from reports.summary import roll_up
+
+    started = time.perf_counter()
+    orders = roll_up()
+    click.echo(f"{orders} changed orders rolled up in {time.perf_counter() - started:.1f} s")

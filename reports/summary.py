@@ -21,8 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import current_app, g
 from sqlalchemy import Select, bindparam, delete, distinct, func, insert, select, text
 
+from core.background import BackgroundThread
 from core.dbtypes import utcnow
 from extensions import db
 from reports.lines import lines_given_back
@@ -41,7 +43,10 @@ from reports.states import EndingStates, ending_states
 from reports.told import due_for_recheck, rebuild_told_days, recompute_told
 from shop.models import Order, OrderLine, Payment
 
-ORDERS_AT_ONCE = 5000  # orders recomputed per statement (an IN list every database takes)
+ORDERS_AT_ONCE = 5000  # orders recomputed per statement (an IN list every database takes) and per transaction
+ROLLUP_IN_REQUEST = 2000  # a larger backlog is rolled up by the background thread, not in the report's request
+ROLLUP_EXTENSION = "reports-rollup"
+ROLLUP_POLL_SECONDS = 300.0  # woken by a report when needed; the timer only catches up a missed wake-up
 DAYS_AT_ONCE = 100
 INSERTED_AT_ONCE = 5000
 GIVEN = ("refunds", "refund_count", "refunded_orders", "chargebacks", "chargeback_amount")
@@ -50,44 +55,93 @@ CHAINS = (("paid", "prev_paid_day"), ("refunded", "prev_refund_day"), ("charged_
 
 
 def refresh(now: datetime | None = None) -> int:
-    """Roll up the orders changed since the last roll-up (and told rows a window closing made stale); commit.
+    """Roll up what changed since the last roll-up, before a report; return how many orders were recomputed.
 
-    Return how many orders were recomputed.
+    A backlog of at most ``REPORTS_ROLLUP_IN_REQUEST`` orders (2,000: a few seconds at most) is rolled up
+    here, so the report counts every committed change. A larger one (a bulk refund of 10,000 orders, a
+    raw import) goes to the background roll-up thread, and the report says how far behind it is
+    (``behind()``) rather than keeping the page waiting.
     """
     now = now or utcnow()
-    if not _anything_to_roll_up(now):
+    limit = int(current_app.config.get("REPORTS_ROLLUP_IN_REQUEST", ROLLUP_IN_REQUEST))
+    waiting = backlog(now, limit + 1)
+    if not waiting:
         return 0
+    if waiting > limit:
+        rollup_thread(current_app._get_current_object()).wake()
+        g.reports_behind = waiting
+        return 0
+    return roll_up(now)
+
+
+def behind() -> int:
+    """How many changes the current request's report left to the background roll-up (0: it counts them all)."""
+    return g.get("reports_behind", 0)
+
+
+def backlog(now: datetime, at_most: int) -> int:
+    """How many changes wait to be rolled up (orders changed, outbox rows, windows closed), counted up to at_most."""
+    found = 0
+    for probe in (
+        select(ReportChange.id),
+        select(ReportToldChange.id),
+        select(ReportTold.order_id).where(ReportTold.recheck_at <= now),
+    ):
+        found += db.session.scalar(select(func.count()).select_from(probe.limit(at_most - found).subquery()))
+        if found >= at_most:
+            break
+    return found
+
+
+def roll_up(now: datetime | None = None, stopping=None) -> int:
+    """Roll up every change, a slice of orders per transaction; return how many orders were recomputed."""
+    total = 0
+    while stopping is None or not stopping.is_set():
+        done = _roll_up_slice(now or utcnow())
+        if not done:
+            break
+        total += done
+    return total
+
+
+def _roll_up_slice(now: datetime) -> int:
+    """Roll up the oldest changes of at most ORDERS_AT_ONCE orders; commit; return how many orders."""
     db.session.commit()  # the roll-up starts its own transaction, and takes the lock first
     _lock()
-    changes = db.session.execute(select(ReportChange.id, ReportChange.order_id)).all()
-    told_changes = db.session.execute(select(ReportToldChange.id, ReportToldChange.order_id)).all()
+    changes = db.session.execute(
+        select(ReportChange.id, ReportChange.order_id).order_by(ReportChange.id).limit(ORDERS_AT_ONCE)
+    ).all()
+    told_changes = db.session.execute(
+        select(ReportToldChange.id, ReportToldChange.order_id).order_by(ReportToldChange.id).limit(ORDERS_AT_ONCE)
+    ).all()
     order_ids = sorted({order_id for _id, order_id in changes})
-    states = ending_states()
-    days: set[date] = set()
-    for ids in _chunks(order_ids, ORDERS_AT_ONCE):
-        days |= recompute_orders(states, ids)
-    rebuild_days(days)
-    told_ids = sorted(set(order_ids) | {order_id for _id, order_id in told_changes} | set(due_for_recheck(now)))
-    told_days: set[date] = set()
-    for ids in _chunks(told_ids, ORDERS_AT_ONCE):
-        told_days |= recompute_told(ids, now)
-    rebuild_told_days(told_days)
+    told_ids = set(order_ids) | {order_id for _id, order_id in told_changes}
+    if len(told_ids) < ORDERS_AT_ONCE:
+        told_ids |= set(due_for_recheck(now, ORDERS_AT_ONCE - len(told_ids)))
+    if not told_ids:
+        db.session.commit()
+        return 0
+    rebuild_days(recompute_orders(ending_states(), order_ids) if order_ids else set())
+    rebuild_told_days(recompute_told(sorted(told_ids), now))
     # Only the changes read above: one committed meanwhile is rolled up next time.
     for table, rows in ((ReportChange, changes), (ReportToldChange, told_changes)):
-        for ids in _chunks([change_id for change_id, _order in rows], ORDERS_AT_ONCE):
-            db.session.execute(delete(table).where(table.id.in_(ids)))
+        if rows:
+            db.session.execute(delete(table).where(table.id.in_([change_id for change_id, _order in rows])))
     db.session.commit()
     return len(told_ids)
 
 
-def _anything_to_roll_up(now: datetime) -> bool:
-    """Whether an order changed, an outbox row changed status, or a told row's window closed (three index probes)."""
-    probes = (
-        select(ReportChange.id).limit(1),
-        select(ReportToldChange.id).limit(1),
-        select(ReportTold.order_id).where(ReportTold.recheck_at <= now).limit(1),
-    )
-    return any(db.session.scalar(probe) is not None for probe in probes)
+def rollup_thread(app) -> BackgroundThread:
+    """Return the app's background roll-up thread (created, not started, on first use)."""
+    found = app.extensions.get(ROLLUP_EXTENSION)
+    if found is None:
+        thread = BackgroundThread(app, "reports-rollup", lambda: _roll_up_in_thread(app), ROLLUP_POLL_SECONDS)
+        found = app.extensions.setdefault(ROLLUP_EXTENSION, thread)
+    return found
+
+
+def _roll_up_in_thread(app) -> None:
+    roll_up(stopping=app.extensions[ROLLUP_EXTENSION].stopping)
 
 
 def rebuild(progress=None) -> int:

@@ -223,7 +223,7 @@ def rebuild_told_days(days: Iterable[date]) -> None:
         db.session.execute(insert(ReportToldDay).from_select(columns, sums.group_by(*keys)))
 
 
-def due_for_recheck(now: datetime) -> list[int]:
-    """The orders whose told rows a closed window has made stale."""
-    statement = select(ReportTold.order_id).distinct().where(ReportTold.recheck_at <= now)
+def due_for_recheck(now: datetime, at_most: int) -> list[int]:
+    """Up to at_most orders whose told rows a closed window has made stale."""
+    statement = select(ReportTold.order_id).distinct().where(ReportTold.recheck_at <= now).limit(at_most)
     return list(db.session.scalars(statement))

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from core.dbtypes import utcnow
 from delivery.models import FAILED, PENDING, SENT, OutboxEvent
@@ -16,6 +16,7 @@ from extensions import db
 from ga4.settings import save_settings as save_ga4
 from reports.period import Period
 from reports.reconciliation import reconcile
+from tests.conftest import wait_for
 from tests.pixelplus_support import change, configure, slip, state_id
 
 FULL = Decimal("67.56")  # 2 T-shirts at 23.88 and a mug at 11.40, plus 8.40 shipping (tax included)
@@ -182,3 +183,43 @@ def test_the_page_pages_through_the_orders(app, auth, client, make_order):
         assert client.get("/admin/reports/reconciliation?page=" + str(2**63)).status_code == 422
     finally:
         module.PER_PAGE = before
+
+
+def test_a_large_backlog_goes_to_the_background_while_the_report_answers(app, api, auth, client, make_order):
+    app.config["REPORTS_ROLLUP_IN_REQUEST"] = 2
+    configure(app)
+    for _ in range(4):
+        change(app, make_order("PS_OS_PAYMENT"), "PS_OS_REFUND")  # 4 × 67.56 paid, then given back
+    auth.login("tester")
+    page = client.get("/admin/reports/").get_data(as_text=True)  # more than a request rolls up itself
+    assert 'id="reports-behind"' in page and "being added to the reports in the background" in page
+    with app.app_context():
+        db.session.execute(text("INSERT INTO report_change (order_id) SELECT id FROM orders"))  # 4 more
+        db.session.commit()
+    assert api.get("/api/reports/refunds", "tester").get_json()["pending_changes"] >= 3
+
+    def caught_up():
+        body = api.get("/api/reports/refunds", "tester").get_json()
+        return body if body["pending_changes"] == 0 and body["currencies"] else None
+
+    body = wait_for(caught_up, timeout=30, message="the background roll-up never caught up")
+    totals = body["currencies"][0]["totals"]
+    assert (totals["gross"], totals["refunds"], totals["refunded_orders"]) == ("270.24", "270.24", 4)
+    told = reconciliation(api)
+    assert told["orders_total"] == 4 and told["totals"]["EUR"]["refunded"] == "270.24"
+
+
+def test_the_roll_up_goes_a_slice_of_orders_per_transaction(app, api, make_order, monkeypatch):
+    from reports import summary
+
+    configure(app)
+    orders = [make_order("PS_OS_PAYMENT") for _ in range(5)]
+    for order_id in orders:
+        change(app, order_id, "PS_OS_REFUND")
+    monkeypatch.setattr(summary, "ORDERS_AT_ONCE", 2)
+    result = app.test_cli_runner().invoke(args=["reports", "roll-up"])
+    assert result.exit_code == 0 and "changed orders rolled up" in result.output, result.output
+    with app.app_context():
+        assert summary.backlog(utcnow(), 10) == 0
+    body = reconciliation(api)
+    assert body["orders_total"] == 5 and body["totals"]["EUR"]["refunded"] == str(FULL * 5)
