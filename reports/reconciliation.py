@@ -11,7 +11,7 @@ decision on a new status change.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -143,7 +143,7 @@ def _mismatch_condition(enabled):
     if not enabled:
         return false()
     t = ReportTold
-    if set(destinations(current_app)) <= enabled:
+    if enabled >= set(destinations(current_app)):
         return t.mismatched != ""
     listed = literal(",") + t.mismatched + literal(",")
     return and_(t.mismatched != "", or_(*(listed.contains(f",{name},", autoescape=True) for name in enabled)))
@@ -160,7 +160,7 @@ def reconcile(
     now = now or utcnow()
     per_page = per_page or PER_PAGE
     enabled = enabled_destinations()
-    names = set(enabled)
+    names = enabled.keys()  # in the registry's order, and set-like
     refresh(now)
     report_queries()
     orders_total, mismatches, refunded = _counts(period, names, mismatches_only)
@@ -182,7 +182,7 @@ def _day_sums(period: Period, *columns):
     return select(d.currency, d.mismatched, *columns).where(d.day.between(period.first, period.last))
 
 
-def _counts(period: Period, enabled: set[str], mismatches_only: bool) -> tuple[int, int, dict[str, Decimal]]:
+def _counts(period: Period, enabled: KeysView[str], mismatches_only: bool) -> tuple[int, int, dict[str, Decimal]]:
     """How many orders are listed, how many are mismatched, and what the listed ones gave back per currency."""
     d = ReportToldDay
     statement = (
@@ -202,26 +202,26 @@ def _counts(period: Period, enabled: set[str], mismatches_only: bool) -> tuple[i
     return listed, mismatched, dict(sorted(refunded.items()))
 
 
-def _totals(period: Period, enabled: set[str], mismatches_only: bool, refunded) -> dict[str, dict[str, Told]]:
+def _totals(period: Period, enabled: KeysView[str], mismatches_only: bool, refunded) -> dict[str, dict[str, Told]]:
     """Per currency and enabled destination, the sums of the listed orders' told rows."""
     d = ReportToldDay
-    totals = {currency: {name: Told() for name in sorted(enabled)} for currency in refunded}
+    totals = {currency: {name: Told() for name in enabled} for currency in refunded}
     if not enabled:
         return totals
     summed = (func.sum(getattr(d, name)).label(name) for name in (*SUMS, "resendable"))
     statement = (
         _day_sums(period, d.destination, *summed)
-        .where(d.destination.in_(enabled))
+        .where(d.destination.in_(list(enabled)))
         .group_by(d.currency, d.mismatched, d.destination)
     )
     for row in db.session.execute(statement):
         if mismatches_only and not _mismatched(row.mismatched, enabled):
             continue
-        totals.setdefault(row.currency, {name: Told() for name in sorted(enabled)})[row.destination].add(Told.of(row))
+        totals.setdefault(row.currency, {name: Told() for name in enabled})[row.destination].add(Told.of(row))
     return totals
 
 
-def _listed(period: Period, enabled: set[str], mismatches_only: bool):
+def _listed(period: Period, enabled: KeysView[str], mismatches_only: bool):
     """The shop's told rows of the orders listed in period, newest refund first."""
     t = ReportTold
     statement = select(t).where(t.destination == SHOP, t.last_event_at >= period.start, t.last_event_at < period.end)
@@ -230,7 +230,7 @@ def _listed(period: Period, enabled: set[str], mismatches_only: bool):
     return statement.order_by(t.last_event_at.desc(), t.order_id.desc())
 
 
-def _page(period: Period, enabled: set[str], mismatches_only: bool, page: int, per_page: int):
+def _page(period: Period, enabled: KeysView[str], mismatches_only: bool, page: int, per_page: int):
     listed = _listed(period, enabled, mismatches_only).limit(per_page).offset((page - 1) * per_page)
     shops = list(db.session.scalars(listed))
     ids = [shop.order_id for shop in shops]
@@ -240,7 +240,7 @@ def _page(period: Period, enabled: set[str], mismatches_only: bool, page: int, p
     told: dict[int, dict[str, ReportTold]] = defaultdict(dict)
     if enabled:
         t = ReportTold
-        for row in db.session.scalars(select(t).where(t.order_id.in_(ids), t.destination.in_(enabled))):
+        for row in db.session.scalars(select(t).where(t.order_id.in_(ids), t.destination.in_(list(enabled)))):
             told[row.order_id][row.destination] = row
     return [
         OrderReconciliation(
@@ -250,11 +250,7 @@ def _page(period: Period, enabled: set[str], mismatches_only: bool, page: int, p
             money(shop.refunded),
             shop.last_event_at,
             _mismatched(shop.mismatched, enabled),
-            {
-                name: Told.of(row, row.reason)
-                for name in sorted(enabled)
-                if (row := told[shop.order_id].get(name)) is not None
-            },
+            {name: Told.of(row, row.reason) for name in enabled if (row := told[shop.order_id].get(name)) is not None},
         )
         for shop in shops
     ]
