@@ -342,6 +342,10 @@ class Voucher(db.Model):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     credit_slip_id: Mapped[int | None] = mapped_column(ForeignKey("credit_slip.id"))
     amount_tax_incl: Mapped[Decimal] = mapped_column(Money)
+    # The shipping part of a voucher given without a credit slip (with one, the slip holds it), so the
+    # shipping cannot be refunded twice.
+    shipping_tax_incl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
+    shipping_tax_excl: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -99,9 +99,12 @@ def refund_refusal(order: Order, kind: str) -> str | None:
 
 
 def shipping_left(order: Order) -> tuple[Decimal, Decimal]:
-    """Return the shipping not refunded yet, (tax incl, tax excl)."""
+    """Return the shipping not refunded yet, (tax incl, tax excl), by credit slips or by vouchers given alone."""
+    alone = [voucher for voucher in order.vouchers if voucher.credit_slip_id is None]
     incl = order.total_shipping_tax_incl - sum((s.total_shipping_tax_incl for s in order.credit_slips), ZERO)
     excl = order.total_shipping_tax_excl - sum((s.total_shipping_tax_excl for s in order.credit_slips), ZERO)
+    incl -= sum((voucher.shipping_tax_incl for voucher in alone), ZERO)
+    excl -= sum((voucher.shipping_tax_excl for voucher in alone), ZERO)
     return max(incl, ZERO), max(excl, ZERO)
 
 
@@ -244,6 +247,8 @@ def issue_refund(
             order=order,
             credit_slip=slip,
             amount_tax_incl=products_incl + shipping_incl,
+            shipping_tax_incl=ZERO if slip is not None else shipping_incl,
+            shipping_tax_excl=ZERO if slip is not None else shipping_excl,
             currency=order.currency,
             created_at=at,
         )

@@ -344,6 +344,20 @@ def test_a_voucher_alone_refunds_without_a_slip(app_ctx, make_order):
     assert mug.refunded_quantity == 1 and order.vouchers == [voucher]
 
 
+def test_shipping_refunded_by_a_voucher_alone_cannot_be_refunded_again(app_ctx, make_order):
+    order = paid_order(make_order)  # 8.40 of shipping, tax included
+    issue_refund(order, Refund(shipping=Decimal("5.00"), credit_slip=False, voucher=True))
+    db.session.commit()
+    with pytest.raises(RefundRefused, match="at most 3.40 of shipping is left"):
+        issue_refund(order, Refund(shipping=Decimal("5.00")))
+    db.session.rollback()
+    result = issue_refund(order, Refund(shipping=True))  # what is left: 8.40 - 5.00
+    db.session.commit()
+    assert result.credit_slip.total_shipping_tax_incl == Decimal("3.40")
+    with pytest.raises(RefundRefused, match="the shipping has already been refunded"):
+        issue_refund(order, Refund(shipping=True, credit_slip=False, voucher=True))
+
+
 def test_a_credit_slip_and_a_voucher_together(app_ctx, make_order):
     order = paid_order(make_order)
     result = issue_refund(order, Refund(lines=[LineRefund(order.lines[0].id, 1)], voucher=True))
