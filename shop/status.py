@@ -335,35 +335,37 @@ def _insert_held_rows() -> None:
         db.session.add_all(rows)
         db.session.flush()
         return
-    by_mapper: dict = {}
+    by_class: dict = {}
     for row in rows:
-        by_mapper.setdefault(inspect(row).mapper, []).append(row)
+        by_class.setdefault(type(row), []).append(row)
     table_order = {table: n for n, table in enumerate(db.metadata.sorted_tables)}  # referenced tables first
-    for mapper in sorted(by_mapper, key=lambda m: table_order[m.local_table]):
-        held = by_mapper[mapper]
+    for mapper in sorted((inspect(cls) for cls in by_class), key=lambda m: table_order[m.local_table]):
+        held = by_class[mapper.class_]
+        # The rows are transient and stay so: their values are read from (and their ids written to) their
+        # __dict__, which is what the ORM's instrumentation keeps, without its events.
         [key] = mapper.primary_key
         attribute = mapper.get_property_by_column(key).key
-        unnumbered = [row for row in held if getattr(row, attribute) is None]
+        unnumbered = [vars(row) for row in held if vars(row).get(attribute) is None]
         if unnumbered:
             with db.session.no_autoflush:
                 last = db.session.scalar(select(func.max(key))) or 0
-            for number, row in enumerate(unnumbered, start=last + 1):
-                setattr(row, attribute, number)
+            for number, values in enumerate(unnumbered, start=last + 1):
+                values[attribute] = number
         columns = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
         references = [
             (relation.key, [(local.key, relation.mapper.get_property_by_column(remote).key) for local, remote in pairs])
             for relation in mapper.relationships
             if relation.direction is MANYTOONE and (pairs := relation.local_remote_pairs)
         ]
-        groups: dict[frozenset, list[dict]] = {}  # one executemany per set of columns given
+        groups: dict[tuple, list[dict]] = {}  # one executemany per set of columns given
         for row in held:
-            values = inspect(row).dict
+            values = vars(row)
             params = {column: values[name] for name, column in columns if values.get(name) is not None}
             for name, pairs in references:
                 related = values.get(name)
                 if related is not None:
                     params.update((local, getattr(related, remote)) for local, remote in pairs)
-            groups.setdefault(frozenset(params), []).append(params)
+            groups.setdefault(tuple(params), []).append(params)
         for params in groups.values():
             db.session.execute(mapper.local_table.insert(), params)
 
