@@ -282,3 +282,25 @@ def test_parallel_bulk_changes_of_the_same_orders_change_each_once(app, live, st
         )
         assert refunds == 30
         assert Counter(e.destination for e in rows(OutboxEvent, ids)) == {d: 30 for d in DESTINATIONS}
+
+
+def test_decisions_and_outbox_rows_built_without_attribute_events_are_written_and_linked(app, make_order):
+    """``RecordedOnce``: values go straight into the row, a relationship given still links, a typo is refused."""
+    order_id = make_order("PS_OS_PAYMENT")
+    with app.app_context():
+        event = OutboxEvent(
+            destination="webhook", target="1", order_id=order_id, event_name="transaction.refunded", event_id="evt_1",
+            value=Decimal("12.30"), payload_json="{}",
+        )  # fmt: skip
+        decision = Decision(
+            destination="webhook", order_id=order_id, outcome="fired", reason="test", outbox_event=event
+        )
+        db.session.add(decision)  # the event follows through the relationship
+        db.session.commit()
+        db.session.expire_all()
+        [stored] = [d for d in rows(Decision, [order_id]) if d.reason == "test"]
+        assert stored.outbox_event.event_id == "evt_1" and stored.outbox_event.value == Decimal("12.30")
+        assert (stored.outbox_event.status, stored.outbox_event.attempts) == ("pending", 0)  # the columns' defaults
+        assert stored.trigger == "status"
+        with pytest.raises(TypeError, match="'outcom' is an invalid keyword argument for Decision"):
+            Decision(destination="webhook", order_id=order_id, outcom="fired")
