@@ -8,6 +8,7 @@ postbacks) and decides when to ask for it.
 import atexit
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 
 from flask import Flask, current_app
@@ -19,6 +20,7 @@ from extensions import db
 log = logging.getLogger(__name__)
 
 _ON_COMMIT: dict[str, Callable[[Flask], None]] = {}
+_STARTED: "weakref.WeakSet[BackgroundThread]" = weakref.WeakSet()  # for tests: stop what a test started
 
 
 def on_commit(key: str, action: Callable[[Flask], None]) -> None:
@@ -46,6 +48,11 @@ def _after_commit(session: Session) -> None:
 def _after_rollback(session: Session) -> None:
     for key in _ON_COMMIT:
         session.info.pop(key, None)
+
+
+def started_threads() -> list["BackgroundThread"]:
+    """Every background thread started in this process and not yet collected (tests stop the ones they start)."""
+    return list(_STARTED)
 
 
 class BackgroundThread:
@@ -84,6 +91,7 @@ class BackgroundThread:
                 return
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
+            _STARTED.add(self)
             atexit.register(self.stop)
 
     def wake(self) -> None:

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from app import create_app
-from core.background import BackgroundThread
+from core.background import BackgroundThread, started_threads
 from extensions import db
 from sandbox.versions import available_versions
 from shop.models import ROLES, Customer, OrderState, Product
@@ -64,6 +64,17 @@ def stop_background_threads(application) -> None:
     for extension in list(application.extensions.values()):
         if isinstance(extension, BackgroundThread):
             extension.stop(timeout=5)
+
+
+@pytest.fixture(autouse=True)
+def _stop_threads_the_test_started():
+    """Stop every background thread a test started, whatever app it belongs to (a browser test's site, an app a
+    test builds itself): one left running retries its events against a port a later test's server may reuse."""
+    before = set(started_threads())
+    yield
+    for thread in started_threads():
+        if thread not in before:
+            thread.stop(timeout=5)
 
 
 @pytest.fixture
