@@ -7,12 +7,13 @@ destination's events and decisions are here; a filter narrows them to one.
 """
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 
 from core.csvsafe import csv_line
 from delivery.jsontext import dumps
@@ -21,6 +22,7 @@ from extensions import db
 
 STATUSES = (PENDING, SENT, FAILED)
 REFERENCE_LENGTH = 9
+REFERENCE_PART = re.compile(r"[A-Z]{1,9}")
 OUTCOMES = ("fired", "skipped", "error")
 EXPORT_CHUNK = 1000
 
@@ -58,7 +60,7 @@ class EventFilter:
         if self.destination:
             where.append(OutboxEvent.destination == self.destination)
         if self.order_reference:
-            where.append(reference_matches(OutboxEvent.order_reference, self.order_reference))
+            where.append(events_with_reference(self.order_reference))
         if self.order_id is not None:
             where.append(OutboxEvent.order_id == self.order_id)
         if self.date_from:
@@ -90,8 +92,6 @@ class DecisionFilter:
 
     def conditions(self) -> list:
         """Return the SQL conditions of the filter."""
-        from shop.models import Order
-
         where = []
         if self.outcome:
             where.append(Decision.outcome == self.outcome)
@@ -100,24 +100,53 @@ class DecisionFilter:
         if self.order_id is not None:
             where.append(Decision.order_id == self.order_id)
         if self.order_reference:
-            order_ids = select(Order.id).where(reference_matches(Order.reference, self.order_reference))
-            where.append(Decision.order_id.in_(order_ids))
+            part = reference_part(self.order_reference)
+            where.append(Decision.order_id.in_(orders_with_reference(part)) if part else false())
         return where
 
 
-def reference_matches(column, text: str):
-    """Match a whole order reference, or the references that start with a part of one.
+def reference_part(text: str) -> str | None:
+    """Return text as a part of an order reference (trimmed, uppercase), or None when no reference holds it.
 
-    A prefix is a range (``>= 'ABC' AND < 'ABD'``), not ``LIKE 'ABC%'``: SQLite uses an index for LIKE
-    only with a case-insensitive collation, a range uses it on every database, so a part of a
-    reference costs the same as a whole one at a million events. (A match in the middle of a
-    reference would read every row: the orders list offers that, on the smaller orders table.)
+    References are 9 letters A-Z (DOMAIN.md 1.4), so anything else (%, _, digits, a lone surrogate, 10,000
+    characters) can only match nothing: it never reaches the SQL, where it could act as a wildcard or fail
+    to encode.
     """
-    prefix = text.strip().upper()
-    if len(prefix) >= REFERENCE_LENGTH:
-        return column == prefix
+    part = text.strip().upper()
+    return part if REFERENCE_PART.fullmatch(part) else None
+
+
+def orders_with_reference(part: str):
+    """Return a SELECT of the ids of the orders whose reference holds part, anywhere (part from reference_part).
+
+    The orders table is much smaller than the outbox (an order has an event per destination and refund), and
+    its reference column is indexed, so this reads the reference index alone, never the events.
+    """
+    from shop.models import Order
+
+    if len(part) == REFERENCE_LENGTH:
+        return select(Order.id).where(Order.reference == part)
+    return select(Order.id).where(Order.reference.contains(part))
+
+
+def events_with_reference(text: str):
+    """Match the events of the orders whose reference holds text, anywhere, case-insensitive.
+
+    A whole reference is an equality on the events' own index. A part is the range of references that start
+    with it (``>= 'ABC' AND < 'ABD'``, on the events' reference index: it also finds events whose order is
+    gone or that never had one, such as test events), or the events of the orders whose reference holds it
+    (the orders table is searched first, then the events through their order_id index): never a scan of
+    every event for a LIKE.
+    """
+    part = reference_part(text)
+    if part is None:
+        return false()
+    column = OutboxEvent.order_reference
+    if len(part) == REFERENCE_LENGTH:
+        return column == part
     # References are uppercase A-Z: the next prefix bumps the last letter ('Z' + 1 is '[', still above it).
-    return (column >= prefix) & (column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    starts = (column >= part) & (column < part[:-1] + chr(ord(part[-1]) + 1))
+    return or_(starts, OutboxEvent.order_id.in_(orders_with_reference(part)))
 
 
 @dataclass

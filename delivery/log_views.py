@@ -162,8 +162,11 @@ def events_charts():
 def activity_csv():
     """Download a chart's data as CSV: ?kind=status (events by status, ?chart=hour/day) or value (by currency)."""
     _form, filters, _per_page = _event_filters()
-    charts = _log_charts(filters)
-    spec = charts["value_chart"] if request.args.get("kind") == "value" else charts["status_chart"]
+    # Only the chart asked for: each reads its own slice of the log.
+    if request.args.get("kind") == "value":
+        spec = activity.value_by_currency(filters)
+    else:
+        spec = activity.events_by_status(filters, _chart_choice(filters)["chart_unit"])
     lines = [csv_line([spec["x_title"], *(dataset["label"] for dataset in spec["datasets"])])]
     for index, label in enumerate(spec["labels"]):
         lines.append(csv_line([label, *(dataset["data"][index] for dataset in spec["datasets"])]))
