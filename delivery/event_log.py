@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
+from flask import g
 from sqlalchemy import false, func, or_, select
 
 from core.csvsafe import csv_line
@@ -23,6 +24,7 @@ from extensions import db
 STATUSES = (PENDING, SENT, FAILED)
 REFERENCE_LENGTH = 9
 REFERENCE_PART = re.compile(r"[A-Z]{1,9}")
+ORDER_IDS_LISTED = 2000
 OUTCOMES = ("fired", "skipped", "error")
 EXPORT_CHUNK = 1000
 
@@ -146,7 +148,23 @@ def events_with_reference(text: str):
         return column == part
     # References are uppercase A-Z: the next prefix bumps the last letter ('Z' + 1 is '[', still above it).
     starts = (column >= part) & (column < part[:-1] + chr(ord(part[-1]) + 1))
-    return or_(starts, OutboxEvent.order_id.in_(orders_with_reference(part)))
+    order_ids = _order_ids_holding(part)
+    holding = orders_with_reference(part) if order_ids is None else order_ids
+    return or_(starts, OutboxEvent.order_id.in_(holding))
+
+
+def _order_ids_holding(part: str) -> list[int] | None:
+    """Return the ids of the orders whose reference holds part, or None when over ORDER_IDS_LISTED do.
+
+    Read once per request (a page asks for its rows, its counts and its neighbours with the same filter),
+    so the orders' references are scanned once; the ids then reach the events through their order_id
+    index. A part most references hold (one or two letters) stays a subquery rather than a long list.
+    """
+    found = g.setdefault("orders_holding_part", {})
+    if part not in found:
+        ids = list(db.session.scalars(orders_with_reference(part).order_by(None).limit(ORDER_IDS_LISTED + 1)))
+        found[part] = ids if len(ids) <= ORDER_IDS_LISTED else None
+    return found[part]
 
 
 @dataclass
