@@ -490,6 +490,27 @@ def test_ads_sandbox_knows_an_order_placed_on_the_storefront(demo_sandbox, app, 
     assert datetime.fromisoformat(known["conversion_date_time"]) == placed_at.replace(microsecond=0)
 
 
+def test_ads_sandbox_that_cannot_record_a_conversion_never_fails_the_checkout(demo_sandbox, app, caplog):
+    """The tag's stand-in writes in a savepoint: a database error there is logged, and the order is placed."""
+    from sandbox.googleads.models import AdsConversion
+
+    first = demo_sandbox.order()
+    assert first["reference"] in known_conversions(demo_sandbox)
+    with app.app_context():
+        AdsConversion.__table__.drop(db.engine)  # a real failure: the sandbox's table is gone
+    caplog.set_level("ERROR", logger="googleads.conversion_tag")
+    order = demo_sandbox.order()  # 201 over HTTP, with its lines and totals (order() checks 67.56)
+    assert f"order {order['reference']}: the Google Ads sandbox could not record the conversion" in caplog.text
+    with app.app_context():
+        placed = db.session.get(Order, order["id"])
+        assert placed.reference == order["reference"] and len(placed.lines) == 2
+        assert placed.current_state.key == "PS_OS_PAYMENT"
+    # The rest of the checkout's transaction stood: the modules' decisions were recorded for the new order.
+    assert demo_sandbox.decisions("google_ads", order)
+    with app.app_context():
+        AdsConversion.__table__.create(db.engine)  # as it was, for the teardown
+
+
 @pytest.mark.parametrize("elsewhere", ["base_url", "sandbox_off"])
 def test_ads_sandbox_hears_nothing_when_the_module_sends_elsewhere(demo_sandbox, app, elsewhere):
     if elsewhere == "base_url":
