@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from app import DEMO_GOOGLEADS_TOKEN
 from core.dbtypes import utcnow
@@ -492,12 +492,11 @@ def test_ads_sandbox_knows_an_order_placed_on_the_storefront(demo_sandbox, app, 
 
 def test_ads_sandbox_that_cannot_record_a_conversion_never_fails_the_checkout(demo_sandbox, app, caplog):
     """The tag's stand-in writes in a savepoint: a database error there is logged, and the order is placed."""
-    from sandbox.googleads.models import AdsConversion
-
     first = demo_sandbox.order()
     assert first["reference"] in known_conversions(demo_sandbox)
-    with app.app_context():
-        AdsConversion.__table__.drop(db.engine)  # a real failure: the sandbox's table is gone
+    with app.app_context():  # a real failure: the sandbox's table is gone (renamed away: PostgreSQL keeps its keys)
+        db.session.execute(text(f"ALTER TABLE {CONVERSIONS} RENAME TO {CONVERSIONS}_away"))
+        db.session.commit()
     caplog.set_level("ERROR", logger="googleads.conversion_tag")
     order = demo_sandbox.order()  # 201 over HTTP, with its lines and totals (order() checks 67.56)
     assert f"order {order['reference']}: the Google Ads sandbox could not record the conversion" in caplog.text
@@ -507,8 +506,12 @@ def test_ads_sandbox_that_cannot_record_a_conversion_never_fails_the_checkout(de
         assert placed.current_state.key == "PS_OS_PAYMENT"
     # The rest of the checkout's transaction stood: the modules' decisions were recorded for the new order.
     assert demo_sandbox.decisions("google_ads", order)
-    with app.app_context():
-        AdsConversion.__table__.create(db.engine)  # as it was, for the teardown
+    with app.app_context():  # as it was, for the teardown
+        db.session.execute(text(f"ALTER TABLE {CONVERSIONS}_away RENAME TO {CONVERSIONS}"))
+        db.session.commit()
+
+
+CONVERSIONS = "sandbox_googleads_conversion"
 
 
 @pytest.mark.parametrize("elsewhere", ["base_url", "sandbox_off"])
