@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from core.buckets import bucket, bucket_keys, floor, parse_key
+from core.buckets import bucket_keys, bucket_name, bucket_start, floor, parse_key
 from core.dbtypes import utcnow
 from delivery.event_log import EventFilter
 from delivery.models import FAILED, PENDING, SENT, OutboxEvent
@@ -26,7 +26,8 @@ def events_by_status(filters: EventFilter, unit: str = "hour", now: datetime | N
     since = now - SPANS[unit] + _step(unit)
     keys = bucket_keys(since, now, unit)
     counts = {status: dict.fromkeys(keys, 0) for status in STATUS_COLORS}
-    for key, status, count in db.session.execute(status_query(filters, unit, since)):
+    for start, status, count in db.session.execute(status_query(filters, unit, since)):
+        key = bucket_name(start, unit)
         if status in counts and key in counts[status]:
             counts[status][key] = count
     return {
@@ -51,7 +52,8 @@ def value_by_currency(filters: EventFilter, now: datetime | None = None) -> dict
     since = now - SPANS["day"] + _step("day")
     keys = bucket_keys(since, now, "day")
     per_currency: dict[str, dict[str, float]] = {}
-    for key, currency, amount in db.session.execute(value_query(filters, since)):
+    for start, currency, amount in db.session.execute(value_query(filters, since)):
+        key = bucket_name(start, "day")
         if key in keys:
             # The sum keeps the Money type (a Decimal); the chart wants a number with two decimals.
             per_currency.setdefault(currency or "?", dict.fromkeys(keys, 0.0))[key] = float(amount or 0)
@@ -74,7 +76,7 @@ def status_query(filters: EventFilter, unit: str, since: datetime):
     the scan through its own index first). Over 48 hours or 30 days of a busy shop this is a few
     hundred thousand index entries, not the wide rows that hold the payloads.
     """
-    when = bucket(OutboxEvent.created_at, unit, db.engine.dialect.name)
+    when = bucket_start(OutboxEvent.created_at, unit, db.engine.dialect.name)
     return (
         select(when, OutboxEvent.status, func.count())
         .where(OutboxEvent.created_at >= floor(since, unit), *_conditions(filters))
@@ -84,7 +86,7 @@ def status_query(filters: EventFilter, unit: str, since: datetime):
 
 def value_query(filters: EventFilter, since: datetime):
     """Return the SQL summing the acknowledged value of the filtered events per day and currency (index only)."""
-    day = bucket(OutboxEvent.created_at, "day", db.engine.dialect.name)
+    day = bucket_start(OutboxEvent.created_at, "day", db.engine.dialect.name)
     return (
         select(day, OutboxEvent.currency, func.sum(OutboxEvent.value))
         .where(
