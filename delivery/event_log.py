@@ -185,7 +185,12 @@ def _exists(query) -> bool:
 def events_page(filters: EventFilter, per_page: int, before: int | None = None, after: int | None = None) -> Page:
     """Return one page of outbox events, newest first."""
     base = select(OutboxEvent).where(*filters.conditions())
-    return _page(base, OutboxEvent.id, per_page, before, after)
+    # A reference's events are a few orders' events, together somewhere among the ids: read them through the
+    # reference's indexes and sort them. Ordered by the bare id, PostgreSQL's planner bets on walking the ids
+    # down from the newest until a page is found (it assumes matches spread evenly): 500 ms at 1,000,000
+    # events for a reference from last month. "+ 0" orders the same but is not the primary key's order.
+    order = OutboxEvent.id + 0 if filters.order_reference else OutboxEvent.id
+    return _page(base, order, per_page, before, after)
 
 
 def decisions_page(filters: DecisionFilter, per_page: int, before: int | None = None, after: int | None = None) -> Page:
