@@ -1,7 +1,7 @@
 """Log charts: one index holding every column the charts read (created_at first), in place of created_at's own
 
 Revision ID: b0f248e54360
-Revises: 5c362cc0f635
+Revises: d3c0516cc461
 Create Date: 2026-11-29 17:28:59.381860
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b0f248e54360"
-down_revision = "5c362cc0f635"
+down_revision = "d3c0516cc461"
 branch_labels = None
 depends_on = None
 
