@@ -328,7 +328,8 @@ def _insert_held_rows() -> None:
     column's default, as the ORM does) and each many-to-one relationship's key. Elsewhere (ids from a
     sequence) they go through the session's flush like any row.
     """
-    rows = batch.take_rows()
+    # A held row the session took meanwhile (linked to a row a receiver added itself) was just flushed.
+    rows = [row for row in batch.take_rows() if row not in db.session]
     if not rows:
         return
     if db.session.get_bind().dialect.name != "sqlite":

@@ -304,3 +304,32 @@ def test_decisions_and_outbox_rows_built_without_attribute_events_are_written_an
         assert stored.trigger == "status"
         with pytest.raises(TypeError, match="'outcom' is an invalid keyword argument for Decision"):
             Decision(destination="webhook", order_id=order_id, outcom="fired")
+
+
+def test_a_held_row_linked_to_a_row_added_to_the_session_is_written_once(app, every_module, make_order):
+    """A receiver adds a decision itself and links a row held by the batch: the flush writes it, the batch does not."""
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(2)]
+    calls = Counter()
+    with app.app_context():
+
+        def linked(order, **extra):
+            calls[order.id] += 1
+            event = OutboxEvent(
+                destination="custom", target="t", order_id=order.id, event_name="refund", event_id=f"c-{order.id}",
+                payload_json="{}",
+            )  # fmt: skip
+            batch.add(event)
+            db.session.add(Decision(destination="custom", order_id=order.id, outcome="fired", reason="linked",
+                                    outbox_event=event))  # fmt: skip
+
+        order_status_changed.connect(linked)
+        try:
+            result = change_states(ids, state("PS_OS_REFUND"))
+        finally:
+            order_status_changed.disconnect(linked)
+        db.session.commit()
+        assert result.changed == ids and result.skipped == []
+        assert calls == {i: 1 for i in ids}, "the batch was written at once, not redone order by order"
+        custom = [e for e in rows(OutboxEvent, ids) if e.destination == "custom"]
+        assert sorted(e.event_id for e in custom) == sorted(f"c-{i}" for i in ids)
+        assert Counter(e.order_id for e in rows(OutboxEvent, ids)) == {i: 5 for i in ids}
