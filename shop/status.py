@@ -165,6 +165,9 @@ class BulkResult:
     skipped: list[dict] = field(default_factory=list)
 
 
+HOLD_AT_ONCE = 5000  # ids per locking statement (an IN list every database takes)
+
+
 def change_states(
     order_ids: list[int],
     new_state: OrderState,
@@ -186,9 +189,27 @@ def change_states(
     size = batch_size or BATCH_SIZE
     seen: set[int] = set(already_listed)  # ids of earlier slices of the same list (a background job's)
     with collections_paused():
+        if len(order_ids) > size:
+            _hold_in_id_order(order_ids)
         for start in range(0, len(order_ids), size):
             _change_batch(order_ids[start : start + size], new_state, employee, reason, note, seen, result)
     return result
+
+
+def _hold_in_id_order(order_ids: list) -> None:
+    """Hold every listed order before the first batch, in id order (PostgreSQL's row locks).
+
+    Each batch holds its own orders in id order, but batches follow the list: two bulk changes of the
+    same orders listed in opposite orders (two admins sorting the list each their way) would each hold
+    a batch the other needs next, and PostgreSQL would abort one. SQLite's write lock is the whole
+    database's, taken by the first batch. A background job's slices are one batch each.
+    """
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    ids = sorted({i for i in order_ids if isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID})
+    for start in range(0, len(ids), HOLD_AT_ONCE):
+        chunk = ids[start : start + HOLD_AT_ONCE]
+        db.session.execute(select(Order.id).where(Order.id.in_(chunk)).order_by(Order.id).with_for_update())
 
 
 def _change_batch(

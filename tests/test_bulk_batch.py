@@ -284,6 +284,40 @@ def test_parallel_bulk_changes_of_the_same_orders_change_each_once(app, live, st
         assert Counter(e.destination for e in rows(OutboxEvent, ids)) == {d: 30 for d in DESTINATIONS}
 
 
+def test_two_bulk_changes_of_the_same_orders_listed_in_opposite_orders_both_finish(app, make_order):
+    ids = [make_order("PS_OS_PAYMENT") for _ in range(40)]
+    with app.app_context():
+        refunded = state("PS_OS_REFUND").id
+    start = threading.Barrier(2)
+    results, failures = [], []
+
+    def bulk(order_ids):
+        with app.app_context():
+            try:
+                start.wait()
+                # Batches of 10: each change holds a batch the other lists last, unless all are held first.
+                results.append(change_states(order_ids, db.session.get(OrderState, refunded), batch_size=10))
+                db.session.commit()
+            except Exception as error:  # noqa: BLE001  (reported below)
+                failures.append(repr(error))
+                db.session.rollback()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=bulk, args=(order,)) for order in (ids, list(reversed(ids)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert failures == []
+    assert Counter(i for result in results for i in result.changed) == {i: 1 for i in ids}
+    with app.app_context():
+        history = db.session.scalar(
+            select(func.count()).select_from(OrderHistory).where(OrderHistory.state_id == refunded)
+        )
+        assert history == 40
+
+
 def test_decisions_and_outbox_rows_built_without_attribute_events_are_written_and_linked(app, make_order):
     """``RecordedOnce``: values go straight into the row, a relationship given still links, a typo is refused."""
     order_id = make_order("PS_OS_PAYMENT")
