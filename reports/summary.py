@@ -10,10 +10,14 @@ Orders are counted once per period even when they paid (or were refunded) on sev
 each fact carries the order's previous day with the same figure, and a period's count is the days'
 counts less the facts whose previous day is in the period too (``seen_again``).
 
+The reconciliation's rows (reports.told) are recomputed with an order's facts, when one of its outbox
+rows changes status, and when a window of theirs closes.
+
 Database triggers note every changed order (reports.triggers); ``refresh``, run before each report,
-recomputes those orders' facts and the sums of the days they touch, so a report always counts every
-committed change. ``rebuild`` recomputes everything: after an upgrade (``flask reports rebuild``, also
-run by ``shop init-demo``) or a large import.
+recomputes those orders' facts and told rows and the sums of the days they touch, so a report always
+counts every committed change; a backlog too large for the request goes to a background thread, and the
+report says so (``behind``). ``rebuild`` recomputes everything: after an upgrade (``flask reports
+rebuild``, also run by ``shop init-demo``) or a large import.
 """
 
 from collections import defaultdict
