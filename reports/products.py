@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from extensions import db
 from reports.models import ORDER_LEVEL, PRODUCTS_LEVEL, SEEN_AGAIN, ReportDay, ReportFact
 from reports.period import Period
-from reports.refunds import cents
+from reports.refunds import cents, to_money
 from reports.revenue import (
     CurrencyReport,
     Figures,
@@ -24,7 +24,6 @@ from reports.revenue import (
     seen_again,
     slot_of,
     summed,
-    to_money,
 )
 from shop.models import OrderLine
 

@@ -28,8 +28,9 @@ from extensions import db
 from reports.models import ReportTold, ReportToldDay
 from reports.period import Period
 from reports.readonly import report_queries
+from reports.refunds import to_money
 from reports.summary import refresh
-from reports.told import COLUMNS, SHOP, money, window_end
+from reports.told import COLUMNS, SHOP, real_events, window_end
 from shop.models import Order
 
 ZERO = Decimal("0.00")
@@ -54,7 +55,7 @@ class Told:
     @classmethod
     def of(cls, row, reason: str = "") -> "Told":
         """Read a told row (or a sum of them), whose amounts are cents."""
-        return cls(**{name: money(getattr(row, name)) for name in SUMS}, reason=reason, resendable=row.resendable)
+        return cls(**{name: to_money(getattr(row, name)) for name in SUMS}, reason=reason, resendable=row.resendable)
 
     def add(self, other: "Told") -> None:
         """Add other's amounts (for totals)."""
@@ -198,7 +199,7 @@ def _counts(period: Period, enabled: KeysView[str], mismatches_only: bool) -> tu
         if mismatches_only and not wrong:
             continue
         listed += int(orders)
-        refunded[currency] = refunded.get(currency, ZERO) + money(amount)
+        refunded[currency] = refunded.get(currency, ZERO) + to_money(amount)
     return listed, mismatched, dict(sorted(refunded.items()))
 
 
@@ -247,7 +248,7 @@ def _page(period: Period, enabled: KeysView[str], mismatches_only: bool, page: i
             shop.order_id,
             references.get(shop.order_id, ""),
             shop.currency,
-            money(shop.refunded),
+            to_money(shop.refunded),
             shop.last_event_at,
             _mismatched(shop.mismatched, enabled),
             {name: Told.of(row, row.reason) for name in enabled if (row := told[shop.order_id].get(name)) is not None},
@@ -307,12 +308,7 @@ def _failed_of(order_ids: list[int]) -> list[OutboxEvent]:
     for start in range(0, len(order_ids), IN_CHUNK):
         statement = (
             select(OutboxEvent)
-            .where(
-                OutboxEvent.order_id.in_(order_ids[start : start + IN_CHUNK]),
-                OutboxEvent.test_event_code.is_(None),
-                OutboxEvent.value.is_not(None),
-                OutboxEvent.status == FAILED,
-            )
+            .where(*real_events(order_ids[start : start + IN_CHUNK]), OutboxEvent.status == FAILED)
             .order_by(OutboxEvent.id)
         )
         found.extend(db.session.scalars(statement))

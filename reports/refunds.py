@@ -17,6 +17,8 @@ event, what came before it in the same order (through the order id indexes): the
 period's events, not the size of the shop.
 """
 
+from decimal import Decimal
+
 from sqlalchemy import BigInteger, and_, case, exists, func, literal, null, or_, select, type_coerce, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Subquery
@@ -27,6 +29,11 @@ from shop.models import CreditSlip, OrderHistory, Payment
 
 REFUND, CHARGEBACK = "refund", "chargeback"
 SLIP, ENTRY = 0, 1  # at the same instant a credit slip comes before a status change
+
+
+def to_money(value) -> Decimal:
+    """Turn integer cents from SQL into a Decimal amount."""
+    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def cents(column):

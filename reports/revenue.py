@@ -17,15 +17,10 @@ from extensions import db
 from reports.models import ORDER_LEVEL, SEEN_AGAIN, ReportDay, ReportFact
 from reports.period import Period
 from reports.readonly import report_queries
+from reports.refunds import to_money
 from reports.summary import FIGURES, refresh
 
-CENTS = Decimal(100)
 NO_SOURCE = ""  # orders placed without utm_source / utm_campaign (direct, or created in the back office)
-
-
-def to_money(value) -> Decimal:
-    """Turn integer cents from SQL into a Decimal amount."""
-    return (Decimal(int(value or 0)) / CENTS).quantize(Decimal("0.01"))
 
 
 @dataclass

@@ -22,7 +22,6 @@ recomputes the rows whose time has come, so the stored rows are always what ``no
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime
-from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import current_app
@@ -32,7 +31,7 @@ from delivery.models import FAILED, PENDING, SENT, Decision, OutboxEvent
 from delivery.registry import Destination, destinations
 from extensions import db
 from reports.models import ORDER_LEVEL, ReportFact, ReportTold, ReportToldDay
-from reports.refunds import cents
+from reports.refunds import cents, to_money
 from shop.models import Order
 
 SHOP = ""  # the order's own row: what it gave back, and who does not know it
@@ -51,11 +50,6 @@ def window_end(destination: Destination, row) -> datetime | None:
         return destination.window(row)
     except Exception:  # a window function that does not understand the row: assume still open
         return None
-
-
-def money(cents_value: int) -> Decimal:
-    """Turn integer cents into a Decimal amount."""
-    return (Decimal(int(cents_value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def recompute_told(ids: list[int], now: datetime) -> set[date]:
@@ -131,7 +125,7 @@ def _explain_gap(row: dict, destination: Destination, decision, now: datetime) -
     gap = refunded - carried
     if gap < 0:
         row["over_reported"] = -gap
-        row["reason"] = f"told {money(carried):.2f} {currency}, more than the {money(refunded):.2f} given back"
+        row["reason"] = f"told {to_money(carried):.2f} {currency}, more than the {to_money(refunded):.2f} given back"
         return
     if gap == 0:
         return
@@ -168,7 +162,8 @@ def _given_back(ids: list[int]) -> dict[int, tuple[str, int, datetime]]:
     }
 
 
-def _real_events(order_ids):
+def real_events(order_ids) -> tuple:
+    """The conditions of the orders' real events: no test code, a value (what reconciles)."""
     return (
         OutboxEvent.order_id.in_(order_ids),
         OutboxEvent.test_event_code.is_(None),
@@ -180,7 +175,7 @@ def _told(order_ids: list[int]) -> dict[tuple[int, str], dict[str, int]]:
     told: dict = defaultdict(dict)
     statement = (
         select(OutboxEvent.order_id, OutboxEvent.destination, OutboxEvent.status, func.sum(cents(OutboxEvent.value)))
-        .where(*_real_events(order_ids))
+        .where(*real_events(order_ids))
         .group_by(OutboxEvent.order_id, OutboxEvent.destination, OutboxEvent.status)
     )
     for order_id, destination, status, amount in db.session.execute(statement):
@@ -191,7 +186,7 @@ def _told(order_ids: list[int]) -> dict[tuple[int, str], dict[str, int]]:
 
 def _failed_events(order_ids: list[int]) -> dict[tuple[int, str], list[OutboxEvent]]:
     failed: dict = defaultdict(list)
-    for event in db.session.scalars(select(OutboxEvent).where(*_real_events(order_ids), OutboxEvent.status == FAILED)):
+    for event in db.session.scalars(select(OutboxEvent).where(*real_events(order_ids), OutboxEvent.status == FAILED)):
         failed[(event.order_id, event.destination)].append(event)
     return failed
 
