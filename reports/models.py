@@ -95,7 +95,20 @@ class ReportChange(db.Model):
 MISMATCHED = "mismatched <> ''"
 
 
-class ReportTold(db.Model):
+class ToldAmounts:
+    """The reconciliation's amounts (cents) of one order and destination, or their sum over a day."""
+
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # what the order gave back in all
+    acknowledged: Mapped[int] = mapped_column(BigInteger, default=0)
+    waiting: Mapped[int] = mapped_column(BigInteger, default=0)
+    failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    out_of_window: Mapped[int] = mapped_column(BigInteger, default=0)
+    not_eligible: Mapped[int] = mapped_column(BigInteger, default=0)
+    over_reported: Mapped[int] = mapped_column(BigInteger, default=0)
+    resendable: Mapped[int] = mapped_column(default=0)  # failed events whose window is still open
+
+
+class ReportTold(ToldAmounts, db.Model):
     """What one destination was told of one order's refunds, against what the order gave back (reconciliation).
 
     One row per order that gave money back and registered destination, recomputed with the order's
@@ -111,14 +124,6 @@ class ReportTold(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     day: Mapped[date] = mapped_column(Date)  # of the order's last refund or chargeback: where it is listed
     last_event_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # what the order gave back in all
-    acknowledged: Mapped[int] = mapped_column(BigInteger, default=0)
-    waiting: Mapped[int] = mapped_column(BigInteger, default=0)
-    failed: Mapped[int] = mapped_column(BigInteger, default=0)
-    out_of_window: Mapped[int] = mapped_column(BigInteger, default=0)
-    not_eligible: Mapped[int] = mapped_column(BigInteger, default=0)
-    over_reported: Mapped[int] = mapped_column(BigInteger, default=0)
-    resendable: Mapped[int] = mapped_column(default=0)  # failed events whose window is still open
     reason: Mapped[str] = mapped_column(Text, default="")
     # The destinations (sorted, comma-separated) that do not know exactly what the order gave back: the
     # same on each of the order's rows, so "mismatched for one of the enabled destinations" is one test.
@@ -145,7 +150,7 @@ class ReportTold(db.Model):
     )
 
 
-class ReportToldDay(db.Model):
+class ReportToldDay(ToldAmounts, db.Model):
     """The told rows of one day summed per currency, destination and set of mismatched destinations."""
 
     __tablename__ = "report_told_day"
@@ -155,14 +160,6 @@ class ReportToldDay(db.Model):
     destination: Mapped[str] = mapped_column(String(32), primary_key=True)
     mismatched: Mapped[str] = mapped_column(String(255), primary_key=True)
     orders: Mapped[int] = mapped_column(default=0)
-    refunded: Mapped[int] = mapped_column(BigInteger, default=0)
-    acknowledged: Mapped[int] = mapped_column(BigInteger, default=0)
-    waiting: Mapped[int] = mapped_column(BigInteger, default=0)
-    failed: Mapped[int] = mapped_column(BigInteger, default=0)
-    out_of_window: Mapped[int] = mapped_column(BigInteger, default=0)
-    not_eligible: Mapped[int] = mapped_column(BigInteger, default=0)
-    over_reported: Mapped[int] = mapped_column(BigInteger, default=0)
-    resendable: Mapped[int] = mapped_column(default=0)
 
 
 class ReportToldChange(db.Model):

@@ -128,11 +128,8 @@ def test_a_row_held_by_the_batch_that_the_database_refuses_fails_only_its_order(
             if order.id == ids[1]:
                 batch.add(Decision(destination="broken", order_id=order.id, outcome="fired", reason=None))
 
-        order_status_changed.connect(bad_row)
-        try:
+        with order_status_changed.connected_to(bad_row):
             result = change_states(ids, state("PS_OS_REFUND"))
-        finally:
-            order_status_changed.disconnect(bad_row)
         db.session.commit()
         db.session.expire_all()
         assert result.changed == [ids[0], ids[2], ids[3]]
@@ -152,11 +149,8 @@ def test_a_failed_orders_held_rows_are_not_written(app, every_module, make_order
             if order.id == ids[1]:
                 raise RuntimeError("a receiver failed")
 
-        order_status_changed.connect(explode_last)  # connected last: the modules have recorded by then
-        try:
+        with order_status_changed.connected_to(explode_last):  # connected last: the modules have recorded by then
             result = change_states(ids, state("PS_OS_REFUND"))
-        finally:
-            order_status_changed.disconnect(explode_last)
         db.session.commit()
         assert result.skipped == [{"id": ids[1], "reason": "error: RuntimeError"}]
         assert Counter(e.order_id for e in rows(OutboxEvent, ids)) == {ids[0]: 4, ids[2]: 4}
@@ -189,11 +183,8 @@ def test_invoice_numbers_stay_consecutive_when_an_order_of_the_batch_fails(app, 
             if order.id == ids[1]:
                 raise RuntimeError("a receiver failed")
 
-        order_status_changed.connect(explode)
-        try:
+        with order_status_changed.connected_to(explode):
             result = change_states(ids, state("PS_OS_PAYMENT"))
-        finally:
-            order_status_changed.disconnect(explode)
         db.session.commit()
         db.session.expire_all()
         assert result.changed == [ids[0], ids[2]]
@@ -214,11 +205,8 @@ def test_a_row_the_database_refuses_fails_only_its_order(app, every_module, make
             if order.id == ids[2]:
                 db.session.add(Decision(destination="broken", order_id=order.id, outcome="fired", reason=None))
 
-        order_status_changed.connect(bad_row)
-        try:
+        with order_status_changed.connected_to(bad_row):
             result = change_states(ids, state("PS_OS_REFUND"))
-        finally:
-            order_status_changed.disconnect(bad_row)
         db.session.commit()
         db.session.expire_all()
         assert result.changed == [ids[0], ids[1], ids[3]]
@@ -356,11 +344,8 @@ def test_a_held_row_linked_to_a_row_added_to_the_session_is_written_once(app, ev
             db.session.add(Decision(destination="custom", order_id=order.id, outcome="fired", reason="linked",
                                     outbox_event=event))  # fmt: skip
 
-        order_status_changed.connect(linked)
-        try:
+        with order_status_changed.connected_to(linked):
             result = change_states(ids, state("PS_OS_REFUND"))
-        finally:
-            order_status_changed.disconnect(linked)
         db.session.commit()
         assert result.changed == ids and result.skipped == []
         assert calls == {i: 1 for i in ids}, "the batch was written at once, not redone order by order"
