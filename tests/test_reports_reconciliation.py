@@ -2,15 +2,18 @@
 sandbox refuses shows as a mismatch until it is resent; not eligible and out of window with their reasons;
 roles, CSRF-protected POSTs with a confirmation, hostile arguments."""
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+import requests
+from sqlalchemy import select, update
 
 from core.dbtypes import utcnow
 from delivery.dispatcher import Dispatcher
 from delivery.models import FAILED, PENDING, SENT, OutboxEvent
 from extensions import db
+from tests.conftest import PASSWORD
 from tests.pixelplus_support import change, configure, state_id, use_sandbox
 
 
@@ -180,3 +183,35 @@ def test_send_missing_refuses_a_bad_destination_and_changes_nothing(app, auth, c
     )
     assert response.status_code == 302
     assert "is not an enabled destination" in client.get("/admin/reports/reconciliation").get_data(as_text=True)
+
+
+def test_four_parallel_send_missing_clicks_queue_the_event_once(app, live, staff, make_order):
+    configure(app)
+    order_id = make_order("PS_OS_PAYMENT")
+    change(app, order_id, "PS_OS_REFUND")
+    with app.app_context():
+        db.session.execute(update(OutboxEvent).where(OutboxEvent.order_id == order_id).values(status=FAILED))
+        db.session.commit()
+    sessions = []
+    for _ in range(4):
+        session = requests.Session()
+        session.post(f"{live.url}/admin/login", data={"email": staff.email("merchant"), "password": PASSWORD})
+        sessions.append(session)
+    start = threading.Barrier(4)
+    pages: list[str] = []
+    form = {"from": "", "to": "", "order_id": str(order_id), "destination": "meta_capi", "confirm": "1"}
+
+    def click(session) -> None:
+        start.wait()
+        page = session.post(f"{live.url}/admin/reports/reconciliation/send-missing", data=form, timeout=60)
+        pages.append(page.text)
+
+    threads = [threading.Thread(target=click, args=(session,)) for session in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert len(pages) == 4
+    assert sum("1 event queued again." in page for page in pages) == 1
+    with app.app_context():
+        assert list(db.session.scalars(select(OutboxEvent.status).where(OutboxEvent.order_id == order_id))) == [PENDING]

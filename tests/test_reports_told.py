@@ -223,3 +223,29 @@ def test_the_roll_up_goes_a_slice_of_orders_per_transaction(app, api, make_order
         assert summary.backlog(utcnow(), 10) == 0
     body = reconciliation(api)
     assert body["orders_total"] == 5 and body["totals"]["EUR"]["refunded"] == str(FULL * 5)
+
+
+def test_a_roll_up_that_dies_midway_leaves_every_change_to_the_next(app, api, make_order, monkeypatch):
+    from reports import summary
+
+    configure(app)
+    orders = [make_order("PS_OS_PAYMENT") for _ in range(3)]
+    for order_id in orders:
+        change(app, order_id, "PS_OS_REFUND")
+
+    def killed(ids, now):
+        raise RuntimeError("killed after the facts, before the told rows")
+
+    monkeypatch.setattr(summary, "recompute_told", killed)
+    with app.app_context():
+        try:
+            summary.roll_up()
+        except RuntimeError:
+            db.session.rollback()
+        else:
+            raise AssertionError("the roll-up should have died")
+        assert summary.backlog(utcnow(), 100) >= 3  # nothing of the slice was taken away
+    monkeypatch.undo()
+    body = reconciliation(api)
+    assert body["orders_total"] == 3 and body["totals"]["EUR"]["refunded"] == str(FULL * 3)
+    assert body["pending_changes"] == 0
