@@ -117,6 +117,11 @@ class Reconciliation:
     mismatches: int
     pages: Pages
 
+    @property
+    def resendable(self) -> int:
+        """How many failed events of the listed orders can still be sent again (their window is open)."""
+        return sum(told.resendable for sums in self.totals.values() for told in sums.values())
+
 
 def enabled_destinations(app=None) -> dict[str, Destination]:
     """Return the registered destinations that are enabled (a destination may say so with ``enabled()``)."""

@@ -249,3 +249,17 @@ def test_a_roll_up_that_dies_midway_leaves_every_change_to_the_next(app, api, ma
     body = reconciliation(api)
     assert body["orders_total"] == 3 and body["totals"]["EUR"]["refunded"] == str(FULL * 3)
     assert body["pending_changes"] == 0
+
+
+def test_send_what_is_missing_is_offered_only_when_a_failed_event_can_be_resent(app, auth, client, make_order):
+    configure(app, trigger_state_ids=[state_id(app, "PS_OS_REFUND")])
+    not_a_trigger = make_order("PS_OS_PAYMENT")
+    change(app, not_a_trigger, "PS_OS_CANCELED")  # a mismatch no resend can mend
+    auth.login("merchant")
+    page = client.get("/admin/reports/reconciliation").get_data(as_text=True)
+    assert "1 mismatched" in page and 'id="send-all-missing"' not in page
+    refused = make_order("PS_OS_PAYMENT")
+    change(app, refused, "PS_OS_REFUND")
+    set_status(app, event_ids(app, [refused]), FAILED)
+    page = client.get("/admin/reports/reconciliation").get_data(as_text=True)
+    assert 'id="send-all-missing"' in page and "Send what is missing (1 failed event)" in page
